@@ -1,0 +1,20 @@
+"""Blueprint registry: one package per audience and area."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .context import register_context
+    from .health import bp as health_bp
+    from .opac import bp as opac_bp
+    from .staff import bp as staff_bp
+    from .staff.admin import bp as admin_bp
+
+    register_context(app)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(opac_bp)
+    app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(admin_bp, url_prefix="/staff/admin")

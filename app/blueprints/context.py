@@ -1,0 +1,65 @@
+"""Template helpers shared by every layout."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from app import clock
+from app.extensions import db
+from app.services.settings import get_preference
+
+# Every staff area, with the permission that opens it. Later areas fill their pages in.
+STAFF_AREAS: tuple[tuple[str, str, str | None], ...] = (
+    ("Home", "staff.home", None),
+    ("Circulation", "staff.circulation", "circulate"),
+    ("Patrons", "staff.patrons", "patrons"),
+    ("Holds", "staff.holds", "holds"),
+    ("Tools", "staff.tools", "import"),
+    ("Offline circulation", "staff.offline", "offline_circulation"),
+    ("Privacy", "staff.privacy", "privacy"),
+    ("Administration", "admin.index", "administration"),
+)
+
+
+@dataclass(frozen=True)
+class NavArea:
+    label: str
+    url: str
+    active: bool
+
+
+def register_context(app: Flask) -> None:
+    @app.template_filter("localdate")
+    def _localdate(moment):
+        if moment is None:
+            return ""
+        if hasattr(moment, "tzinfo"):
+            return clock.local(moment).date().isoformat()
+        return moment.isoformat()
+
+    @app.template_filter("localtime")
+    def _localtime(moment):
+        return "" if moment is None else clock.local(moment).strftime("%Y-%m-%d %H:%M")
+
+    @app.context_processor
+    def _helpers():
+        def library_name() -> str:
+            return get_preference(db.session, "LibraryName")
+
+        def staff_areas() -> list[NavArea]:
+            areas = []
+            for label, endpoint, permission in STAFF_AREAS:
+                if permission and not (current_user.is_authenticated and current_user.has_permission(permission)):
+                    continue
+                url = url_for(endpoint)
+                prefix = endpoint.split(".")[0]
+                active = request.endpoint == endpoint or (
+                    endpoint != "staff.home" and request.endpoint is not None
+                    and (request.endpoint.startswith(endpoint + "_") or (prefix == "admin" and request.endpoint.startswith("admin.")))
+                )
+                areas.append(NavArea(label, url, active))
+            return areas
+
+        return {"library_name": library_name, "staff_areas": staff_areas}

@@ -1,0 +1,2 @@
+"""Routes: filled in below."""
+from . import bp  # noqa: F401

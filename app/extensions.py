@@ -1,0 +1,103 @@
+"""Extensions, created unbound and bound to an app in ``create_app``."""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from typing import Iterator
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+# Set for a unit of work that will write: SQLite then opens it with BEGIN IMMEDIATE, so two
+# writers queue on the busy timeout instead of failing half-way with "database is locked".
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("carrel_write_intent", default=False)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised by every test
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    """An engine with Carrel's per-dialect settings (SQLite pragmas, pool pre-ping elsewhere)."""
+    if url.startswith("sqlite"):
+        kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 10}}
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, echo=echo, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Database:
+    """The engine and a thread-scoped session; each boundary (request, SIP2 message, job run)
+    uses one session and commits once."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self._factory = sessionmaker(expire_on_commit=False)
+        self.session: scoped_session[Session] = scoped_session(self._factory)
+
+    def init_app(self, app: Flask) -> None:
+        if self.engine is not None:
+            self.session.remove()
+            self.engine.dispose()
+        self.engine = make_engine(app.config["DATABASE_URL"], app.config.get("SQLALCHEMY_ECHO", False))
+        self._factory.configure(bind=self.engine)
+        app.extensions["carrel_db"] = self
+
+        @app.teardown_appcontext
+        def _remove_session(_exc):
+            self.session.remove()
+            _write_intent.set(False)
+
+    @property
+    def dialect(self) -> str:
+        assert self.engine is not None
+        return self.engine.dialect.name
+
+    def new_session(self) -> Session:
+        """A session outside the thread scope (SIP2 connections, job threads)."""
+        return self._factory()
+
+    @contextlib.contextmanager
+    def unit_of_work(self, write: bool = True) -> Iterator[Session]:
+        """One boundary: a fresh session, committed at the end or rolled back on error."""
+        token = _write_intent.set(write)
+        session = self._factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+            _write_intent.reset(token)
+
+    @staticmethod
+    def declare_write_intent(value: bool = True) -> None:
+        """Called at the start of a request that will write (POST, PUT, PATCH, DELETE)."""
+        _write_intent.set(value)
+
+
+db = Database()
+login_manager = LoginManager()
+csrf = CSRFProtect()

@@ -1,0 +1,206 @@
+"""The circulation rules matrix: typed rule definitions with defaults, the cascade that finds the
+effective value for a (library, patron category, item type) triple, and validated edits.
+
+The cascade is computed in Python from an explicit specificity score, so it is identical on
+SQLite, PostgreSQL and MariaDB whatever their NULL ordering."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.models import ALL, CirculationRule, ItemType, Library, PatronCategory
+
+
+class InvalidRule(ValueError):
+    def __init__(self, rule_name: str, message: str):
+        self.rule_name = rule_name
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class RuleDefinition:
+    name: str
+    kind: str  # int | optional_int (blank = unlimited) | decimal | optional_decimal | choice | bool
+    default: Any
+    label: str
+    description: str
+    choices: tuple[str, ...] = field(default=())
+    group: str = "loans"
+
+    def parse(self, raw: Any) -> Any:
+        text = "" if raw is None else str(raw).strip()
+        if self.kind in {"optional_int", "optional_decimal"} and text == "":
+            return None
+        if self.kind in {"int", "optional_int"}:
+            try:
+                value = int(text)
+            except ValueError:
+                raise InvalidRule(self.name, f"{self.label} must be a whole number") from None
+            if value < 0:
+                raise InvalidRule(self.name, f"{self.label} must not be negative")
+            return value
+        if self.kind in {"decimal", "optional_decimal"}:
+            try:
+                value = Decimal(text)
+            except InvalidOperation:
+                raise InvalidRule(self.name, f"{self.label} must be a number") from None
+            if not value.is_finite() or value < 0:
+                raise InvalidRule(self.name, f"{self.label} must be a number of at least 0")
+            return value
+        if self.kind == "bool":
+            if text.lower() in {"1", "yes", "true", "on"}:
+                return True
+            if text.lower() in {"0", "no", "false", "off"}:
+                return False
+            raise InvalidRule(self.name, f"{self.label} must be yes or no")
+        if self.kind == "choice":
+            if text not in self.choices:
+                raise InvalidRule(self.name, f"{self.label} must be one of {', '.join(self.choices)}")
+            return text
+        raise AssertionError(self.kind)
+
+    def serialise(self, value: Any) -> str:
+        if value is None:
+            return ""
+        if self.kind == "bool":
+            return "1" if value else "0"
+        return str(value)
+
+
+RULES: tuple[RuleDefinition, ...] = (
+    # Loans
+    RuleDefinition("issuelength", "int", 14, "Loan period (days)", "Days a loan lasts."),
+    RuleDefinition("maxissueqty", "optional_int", None, "Loans allowed", "Most open loans; blank for no limit."),
+    RuleDefinition("renewalsallowed", "int", 2, "Renewals allowed", "How many times a loan may be renewed."),
+    RuleDefinition("renewalperiod", "int", 14, "Renewal period (days)", "Days a renewal adds."),
+    RuleDefinition("overdue_renewals", "bool", False, "Renew when overdue", "Overdue loans may be renewed."),
+    RuleDefinition("skip_closed_days", "bool", True, "Skip closed days", "A due date on a closed day moves to the next open day."),
+    RuleDefinition("fine", "decimal", Decimal("0.25"), "Fine per day", "Overdue fine charged per day."),
+    RuleDefinition("overduefinescap", "optional_decimal", Decimal("10"), "Fine cap", "Most one overdue loan can be fined; blank for no cap."),
+    RuleDefinition("firstremind", "int", 0, "Grace period (days)", "Days overdue before fines start."),
+    RuleDefinition("returnbranch", "choice", "homebranch", "Return policy", "Where items go after check-in.",
+                   ("homebranch", "holdingbranch", "noreturn")),
+    RuleDefinition("lost_blocks_checkout", "bool", True, "Refuse lost items", "Lost items cannot be checked out."),
+    RuleDefinition("damaged_blocks_checkout", "bool", False, "Refuse damaged items", "Damaged items cannot be checked out."),
+    # Holds (the RFC moves these out of global preferences into the matrix)
+    RuleDefinition("reservesallowed", "optional_int", 50, "Holds allowed", "Most live holds; blank for no limit.", group="holds"),
+    RuleDefinition("holds_per_record", "int", 1, "Holds per title (same volume)", "Holds a patron may have on equivalent copies of one title.", group="holds"),
+    RuleDefinition("holds_per_record_volumes", "int", 1, "Holds per title (different volumes)", "Holds a patron may have on different volumes of one title.", group="holds"),
+    RuleDefinition("holds_per_day", "optional_int", None, "Holds per day", "Most holds placed per day; blank for no limit.", group="holds"),
+    RuleDefinition("onshelfholds", "choice", "allowed", "On-shelf holds", "Whether a hold may be placed while a copy is on the shelf (Koha's AllowOnShelfHolds).",
+                   ("allowed", "if_all_unavailable", "if_this_unavailable"), group="holds"),
+    RuleDefinition("opacitemholds", "choice", "yes", "OPAC item holds", "Whether patrons may, or must, pick a specific copy (Koha's OPACItemHolds).",
+                   ("no", "yes", "force"), group="holds"),
+    RuleDefinition("holdallowed", "choice", "from_any_library", "Hold policy", "Which patrons may hold items of this library.",
+                   ("not_allowed", "from_home_library", "from_any_library"), group="holds"),
+    RuleDefinition("hold_fulfillment_policy", "choice", "any", "Pickup policy", "Where holds on these items may be picked up.",
+                   ("any", "homebranch", "holdingbranch"), group="holds"),
+    RuleDefinition("holds_pickup_period", "optional_int", None, "Pickup period (days)",
+                   "Days a waiting hold stays on the shelf (Koha's ReservesMaxPickUpDelay); blank to use the preference.", group="holds"),
+)
+RULES_BY_NAME: dict[str, RuleDefinition] = {r.name: r for r in RULES}
+
+
+def rule_definition(name: str) -> RuleDefinition:
+    try:
+        return RULES_BY_NAME[name]
+    except KeyError:
+        raise InvalidRule(name, f"unknown rule {name!r}") from None
+
+
+def effective_rules(session: Session, library: str | None, category: str | None, item_type: str | None,
+                    names: Iterable[str] | None = None) -> dict[str, Any]:
+    """The effective typed value of each rule for this triple: the most specific stored rule
+    (library beats category beats item type), else the code default."""
+    wanted = list(names) if names is not None else [r.name for r in RULES]
+    for name in wanted:
+        rule_definition(name)
+    stmt = select(CirculationRule).where(
+        CirculationRule.rule_name.in_(wanted),
+        CirculationRule.library_code.in_({library or ALL, ALL}),
+        CirculationRule.category_code.in_({category or ALL, ALL}),
+        CirculationRule.item_type_code.in_({item_type or ALL, ALL}),
+    )
+    best: dict[str, CirculationRule] = {}
+    for rule in session.scalars(stmt):
+        current = best.get(rule.rule_name)
+        if current is None or rule.specificity > current.specificity:
+            best[rule.rule_name] = rule
+    values: dict[str, Any] = {}
+    for name in wanted:
+        definition = RULES_BY_NAME[name]
+        rule = best.get(name)
+        if rule is None:
+            values[name] = definition.default
+            continue
+        try:
+            values[name] = definition.parse(rule.rule_value)
+        except InvalidRule:
+            values[name] = definition.default
+    return values
+
+
+def effective_rule(session: Session, name: str, library: str | None, category: str | None, item_type: str | None) -> Any:
+    return effective_rules(session, library, category, item_type, [name])[name]
+
+
+def _check_scope(session: Session, library: str, category: str, item_type: str) -> None:
+    if library != ALL and session.get(Library, library) is None:
+        raise InvalidRule("library", f"unknown library {library!r}")
+    if category != ALL and session.get(PatronCategory, category) is None:
+        raise InvalidRule("category", f"unknown patron category {category!r}")
+    if item_type != ALL and session.get(ItemType, item_type) is None:
+        raise InvalidRule("item_type", f"unknown item type {item_type!r}")
+
+
+def set_rule(session: Session, library: str, category: str, item_type: str, name: str, raw: Any) -> Any:
+    """Store one rule in a cell; a blank value for a rule that needs one removes the cell's
+    rule (the cascade then decides). Returns the typed value stored, or None when removed."""
+    definition = rule_definition(name)
+    _check_scope(session, library, category, item_type)
+    text = "" if raw is None else str(raw).strip()
+    existing = session.scalar(select(CirculationRule).where(
+        CirculationRule.library_code == library, CirculationRule.category_code == category,
+        CirculationRule.item_type_code == item_type, CirculationRule.rule_name == name))
+    if text == "" and definition.kind not in {"optional_int", "optional_decimal"}:
+        if existing is not None:
+            session.delete(existing)
+            session.flush()
+        return None
+    value = definition.parse(text)
+    if existing is None:
+        session.add(CirculationRule(library_code=library, category_code=category, item_type_code=item_type,
+                                    rule_name=name, rule_value=definition.serialise(value)))
+    else:
+        existing.rule_value = definition.serialise(value)
+    session.flush()
+    return value
+
+
+def delete_rule_row(session: Session, library: str, category: str, item_type: str) -> int:
+    """Remove every rule of one (library, category, item type) row of the matrix."""
+    result = session.execute(delete(CirculationRule).where(
+        CirculationRule.library_code == library, CirculationRule.category_code == category,
+        CirculationRule.item_type_code == item_type))
+    return result.rowcount or 0
+
+
+def matrix_rows(session: Session) -> list[dict[str, Any]]:
+    """The matrix as the admin page shows it: one row per cell, its rules by name."""
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for rule in session.scalars(select(CirculationRule)):
+        key = (rule.library_code, rule.category_code, rule.item_type_code)
+        row = rows.setdefault(key, {"library": key[0], "category": key[1], "item_type": key[2], "rules": {}})
+        row["rules"][rule.rule_name] = rule.rule_value
+    if (ALL, ALL, ALL) not in rows:
+        rows[(ALL, ALL, ALL)] = {"library": ALL, "category": ALL, "item_type": ALL, "rules": {}}
+
+    def order(key: tuple[str, str, str]):
+        lib, cat, it = key
+        return (lib == ALL, lib, cat == ALL, cat, it == ALL, it)
+
+    return [rows[k] for k in sorted(rows, key=order)]
