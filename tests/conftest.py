@@ -63,9 +63,13 @@ def _clean_tables(request):
 
 @pytest.fixture
 def session(app):
-    with app.app_context():
-        yield carrel_db.session
-        carrel_db.session.rollback()
+    """A session of the test's own, separate from the one requests use (no app context is
+    pushed, so each request gets a fresh one, as in production). Call ``session.expire_all()``
+    to see what a request wrote."""
+    test_session = carrel_db.new_session()
+    yield test_session
+    test_session.rollback()
+    test_session.close()
 
 
 @pytest.fixture

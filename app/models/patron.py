@@ -154,7 +154,8 @@ class Patron(TimestampMixin, Base):
     library = relationship("Library", lazy="joined")
     category: Mapped[PatronCategory] = relationship(lazy="joined")
     restrictions: Mapped[list["PatronRestriction"]] = relationship(
-        back_populates="patron", cascade="all, delete-orphan", order_by="PatronRestriction.id"
+        back_populates="patron", cascade="all, delete-orphan", order_by="PatronRestriction.id",
+        foreign_keys="PatronRestriction.patron_id",
     )
     attributes: Mapped[list["PatronAttribute"]] = relationship(
         back_populates="patron", cascade="all, delete-orphan", order_by="PatronAttribute.id"

@@ -16,13 +16,13 @@ bp = Blueprint("staff", __name__)
 @bp.get("/")
 @staff_session_required
 def home():
-    counts = {
-        "titles": db.session.scalar(select(func.count()).select_from(Title)),
-        "items": db.session.scalar(select(func.count()).select_from(Item)),
-        "patrons": db.session.scalar(select(func.count()).select_from(Patron)),
-        "loans": db.session.scalar(select(func.count()).select_from(Loan)),
-        "holds": db.session.scalar(select(func.count()).select_from(Hold).where(Hold.status.in_(LIVE_STATUSES))),
-    }
+    counts = [
+        ("Titles", db.session.scalar(select(func.count()).select_from(Title))),
+        ("Items", db.session.scalar(select(func.count()).select_from(Item))),
+        ("Patrons", db.session.scalar(select(func.count()).select_from(Patron))),
+        ("Open loans", db.session.scalar(select(func.count()).select_from(Loan))),
+        ("Live holds", db.session.scalar(select(func.count()).select_from(Hold).where(Hold.status.in_(LIVE_STATUSES)))),
+    ]
     return render_template("staff/home.html", counts=counts)
 
 
