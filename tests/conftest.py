@@ -108,3 +108,42 @@ def login_as(client, login: str, password: str, staff: bool = False):
 def make(app, session):
     """Factories bound to the test session: ``make.patron(...)``, ``make.item(...)``..."""
     return factories.Factory(session)
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app on a real port, for browser tests."""
+    from .browser import LiveServer
+
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    from .browser import launch_chromium
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server):
+    """A fresh browser context (no cookies) per test, with the server's URL as base."""
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under the test output folder and return its path."""
+    path = OUTPUT_DIR / "screenshots" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    return path
