@@ -30,6 +30,7 @@ MATCH_CAP = 1000  # matches ranked and counted per query; beyond it people are a
 TIME_BUDGET_MS = 2000
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 64
+MIN_PREFIX = 3  # shorter prefixes ("a*") would touch most of the index
 
 FTS_TABLE = "titles_fts"
 PG_INDEX = "ix_titles_search"
@@ -116,15 +117,23 @@ event.listen(Title.__table__, "before_drop", lambda _table, connection, **_kw: d
 
 # -- queries --------------------------------------------------------------------------------
 
-_TERM = re.compile(r"[^\W_]+")
+_TERM = re.compile(r"([^\W_]+)(\*?)")
 _ISBN_CHARS = re.compile(r"[\s-]")
 _ISBN10 = re.compile(r"^\d{9}[\dX]$")
 _ISBN13 = re.compile(r"^97[89]\d{10}$")
 
 
-def query_terms(query: str) -> list[str]:
-    """The words of a query, lower-cased; every operator and quote of the search syntax dropped."""
-    return [term[:MAX_TERM_LENGTH] for term in _TERM.findall(query.lower())][:MAX_TERMS]
+@dataclasses.dataclass(frozen=True)
+class Term:
+    word: str
+    prefix: bool = False  # "hobb*": any word starting so
+
+
+def query_terms(query: str) -> list[Term]:
+    """The words of a query, lower-cased, every operator and quote of the search syntax dropped;
+    a trailing ``*`` on a word of MIN_PREFIX letters or more asks for a prefix match."""
+    return [Term(word[:MAX_TERM_LENGTH], bool(star) and len(word) >= MIN_PREFIX)
+            for word, star in _TERM.findall(query.lower())][:MAX_TERMS]
 
 
 def isbn_candidates(query: str) -> list[str]:
@@ -284,22 +293,25 @@ def _isbn_matches(session: Session, candidates: list[str]) -> list[int]:
 # Each matcher gives the SQL of (id, score) rows matching every term, lower score better, at most
 # :cap of them: ranking and counting then cost at most MATCH_CAP + 1 rows, however vague the query.
 
-def _sqlite_matches(terms: list[str]) -> tuple[str, dict]:
+def _sqlite_matches(terms: list[Term]) -> tuple[str, dict]:
     # Each word quoted: FTS5 then reads it as a plain string, never as an operator.
+    query = " ".join(f'"{t.word}"' + ("*" if t.prefix else "") for t in terms)
     return (f"SELECT rowid AS id, bm25({FTS_TABLE}, {_FTS_WEIGHTS}) AS score FROM {FTS_TABLE} "
-            f"WHERE {FTS_TABLE} MATCH :q LIMIT :cap", {"q": " ".join(f'"{term}"' for term in terms)})
+            f"WHERE {FTS_TABLE} MATCH :q LIMIT :cap", {"q": query})
 
 
-def _postgresql_matches(terms: list[str]) -> tuple[str, dict]:
+def _postgresql_matches(terms: list[Term]) -> tuple[str, dict]:
+    # Words are letters and digits only, so each quoted lexeme is valid tsquery syntax.
+    query = " & ".join(f"'{t.word}'" + (":*" if t.prefix else "") for t in terms)
     return (f"SELECT titles.id, -ts_rank({PG_DOCUMENT}, query) AS score "
-            "FROM titles, plainto_tsquery('simple', :q) AS query "
-            f"WHERE ({PG_DOCUMENT}) @@ query LIMIT :cap", {"q": " ".join(terms)})
+            "FROM titles, to_tsquery('simple', :q) AS query "
+            f"WHERE ({PG_DOCUMENT}) @@ query LIMIT :cap", {"q": query})
 
 
-def _like_matches(terms: list[str]) -> tuple[str, dict]:
+def _like_matches(terms: list[Term]) -> tuple[str, dict]:
     clauses, params = [], {}
     for n, term in enumerate(terms):
-        params[f"t{n}"] = f"%{term}%"
+        params[f"t{n}"] = f"%{term.word}%"
         clauses.append("(" + " OR ".join(f"lower(coalesce({column}, '')) LIKE :t{n}"
                                          for column in ("title", "subtitle", "author", "series", "subjects")) + ")")
     return f"SELECT id, 0 AS score FROM titles WHERE {' AND '.join(clauses)} LIMIT :cap", params
@@ -403,7 +415,8 @@ def holdings(session: Session, title: Title) -> list[Holding]:
     ids = [item.id for item in items]
     if not ids:
         return []
-    due = dict(session.execute(select(Loan.item_id, Loan.due_at).where(Loan.item_id.in_(ids))).tuples())
+    due = {item_id: due_at for item_id, due_at in session.execute(
+        select(Loan.item_id, Loan.due_at).where(Loan.item_id.in_(ids)))}
     moving = set(session.scalars(select(ItemTransfer.item_id).where(
         ItemTransfer.item_id.in_(ids), ItemTransfer.arrived_at.is_(None), ItemTransfer.cancelled_at.is_(None))))
     held = set(session.scalars(select(Hold.item_id).where(Hold.item_id.in_(ids), Hold.status.in_(_HOLDING_AN_ITEM))))
