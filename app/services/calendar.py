@@ -1,0 +1,68 @@
+"""Library calendars: which days a library is closed, the next open day, open days between two
+dates. Closed days are single dates or weekly weekdays (``ClosedDay``); a library with none is
+open every day."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import ClosedDay
+
+# A calendar that closes every day would send a search on forever; give up after a year.
+SEARCH_LIMIT_DAYS = 366
+
+
+class LibraryCalendar:
+    """One library's closed days, read once and asked many times (due dates walk day by day)."""
+
+    def __init__(self, session: Session, library_code: str | None):
+        self.library_code = library_code
+        rows = [] if library_code is None else session.scalars(
+            select(ClosedDay).where(ClosedDay.library_code == library_code)).all()
+        self._dates = {r.on_date for r in rows if r.on_date is not None}
+        self._weekdays = {r.weekday for r in rows if r.weekday is not None}
+
+    def is_closed(self, day: dt.date) -> bool:
+        return day in self._dates or day.weekday() in self._weekdays
+
+    def next_open_day(self, day: dt.date) -> dt.date:
+        """``day`` itself when open, else the first open day after it (``day`` if none within a year)."""
+        candidate = day
+        for _ in range(SEARCH_LIMIT_DAYS):
+            if not self.is_closed(candidate):
+                return candidate
+            candidate += dt.timedelta(days=1)
+        return day
+
+    def add_open_days(self, start: dt.date, days: int) -> dt.date:
+        """The date ``days`` open days after ``start``: closed days are not counted (Koha's
+        useDaysMode "Calendar"). Falls back to plain days when the library never opens."""
+        if days <= 0:
+            return self.next_open_day(start)
+        if len(self._weekdays) >= 7:
+            return start + dt.timedelta(days=days)
+        candidate, counted = start, 0
+        for _ in range(days + SEARCH_LIMIT_DAYS):
+            candidate += dt.timedelta(days=1)
+            if not self.is_closed(candidate):
+                counted += 1
+                if counted == days:
+                    return candidate
+        return start + dt.timedelta(days=days)
+
+    def open_days_between(self, start: dt.date, end: dt.date) -> int:
+        """Open days in (start, end]: the days after ``start`` up to and including ``end``."""
+        if end <= start:
+            return 0
+        total = (end - start).days
+        return sum(1 for n in range(1, total + 1) if not self.is_closed(start + dt.timedelta(days=n)))
+
+
+def is_closed(session: Session, library_code: str, day: dt.date) -> bool:
+    return LibraryCalendar(session, library_code).is_closed(day)
+
+
+def next_open_day(session: Session, library_code: str, day: dt.date) -> dt.date:
+    return LibraryCalendar(session, library_code).next_open_day(day)

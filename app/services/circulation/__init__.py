@@ -1,0 +1,14 @@
+"""Circulation: check out, check in, renew. Each function is one use case: it flushes, never
+commits, takes the actor as an argument, and returns a typed outcome (blocks, confirmations,
+alerts) that the staff desk, SIP2 and the offline processor each render their own way."""
+from .checkin import check_in
+from .checkout import check_out
+from .outcomes import CheckInOutcome, CheckOutOutcome, Code, Kind, Message, Outcome, RenewalOutcome
+from .queries import find_item, find_patron, loans_for_patron, overdue_loans
+from .renewals import renew_loan, renewal_refusals
+
+__all__ = [
+    "CheckInOutcome", "CheckOutOutcome", "Code", "Kind", "Message", "Outcome", "RenewalOutcome",
+    "check_in", "check_out", "find_item", "find_patron", "loans_for_patron", "overdue_loans",
+    "renew_loan", "renewal_refusals",
+]

@@ -1,0 +1,103 @@
+"""The checks a checkout and a renewal share: the patron's standing, the item's statuses, and
+the row locks that make one item's checkouts take turns."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models import Item, Library, Loan, Patron
+from app.services import fines
+from app.services.settings import get_preference
+
+from .outcomes import Code, Outcome
+
+# Koha's NotifyBorrowerDeparture default: warn at checkout this many days before a card expires.
+EXPIRY_WARNING_DAYS = 30
+
+Row = TypeVar("Row", Item, Patron)
+
+
+def library_code_of(library: Library | str) -> str:
+    return library if isinstance(library, str) else library.code
+
+
+def lock_row(session: Session, model: type[Row], row_id: int) -> Row:
+    """Re-read a row under SELECT ... FOR UPDATE (PostgreSQL, MariaDB): concurrent boundaries
+    touching the same patron or item wait here. SQLite writers are already serialised by
+    BEGIN IMMEDIATE."""
+    stmt = (select(model).where(model.id == row_id).with_for_update(of=model)
+            .execution_options(populate_existing=True))
+    return session.scalars(stmt).one()
+
+
+def open_loan_for_item(session: Session, item: Item, *, lock: bool = False) -> Loan | None:
+    stmt = select(Loan).where(Loan.item_id == item.id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(stmt)
+
+
+def loan_count(session: Session, patron: Patron) -> int:
+    return session.scalar(select(func.count()).select_from(Loan).where(Loan.patron_id == patron.id)) or 0
+
+
+def check_patron_standing(session: Session, patron: Patron, outcome: Outcome, on: dt.date) -> None:
+    """Blocks for an expired card, a restriction, a lost card, no valid address, or fines over
+    ``noissuescharge``; a confirmation when the patron owes anything under that limit."""
+    if patron.is_expired(on):
+        outcome.block(Code.PATRON_EXPIRED, expired_on=patron.dateexpiry.isoformat())
+    restrictions = patron.active_restrictions(on)
+    if restrictions:
+        first = restrictions[0]
+        outcome.block(Code.PATRON_RESTRICTED,
+                      until=f" until {first.expiration.isoformat()}" if first.expiration else "",
+                      reason=first.comment or first.restriction_type.value)
+    if patron.card_lost:
+        outcome.block(Code.PATRON_CARD_LOST)
+    if patron.gonenoaddress:
+        outcome.block(Code.PATRON_GONE_NO_ADDRESS)
+    owed = fines.balance(session, patron)
+    limit = get_preference(session, "noissuescharge")
+    if owed > limit:
+        outcome.block(Code.FINES_OVER_LIMIT, balance=fines.money(owed), limit=fines.money(limit))
+    elif owed > 0:
+        outcome.confirm(Code.PATRON_OWES_FINES, balance=fines.money(owed))
+
+
+def check_loan_limit(session: Session, patron: Patron, rules: dict[str, Any], outcome: Outcome) -> None:
+    """Block at ``maxissueqty`` open loans (all item types counted); alert on the last one."""
+    limit = rules["maxissueqty"]
+    if limit is None:
+        return
+    count = loan_count(session, patron)
+    if count >= limit:
+        outcome.block(Code.TOO_MANY_LOANS, count=count, limit=limit)
+    elif count + 1 == limit:
+        outcome.alert(Code.LAST_LOAN_ALLOWED, limit=limit)
+
+
+def check_expiry_warning(patron: Patron, outcome: Outcome, on: dt.date) -> None:
+    if patron.dateexpiry is not None and on <= patron.dateexpiry <= on + dt.timedelta(days=EXPIRY_WARNING_DAYS):
+        outcome.alert(Code.PATRON_EXPIRES_SOON, expires_on=patron.dateexpiry.isoformat())
+
+
+def check_item_status(item: Item, rules: dict[str, Any], outcome: Outcome) -> None:
+    """Withdrawn and not-for-loan items are refused; lost and damaged ones as the rules say
+    (allowed: an alert, and a lost item is found by being checked out)."""
+    if item.withdrawn:
+        outcome.block(Code.ITEM_WITHDRAWN)
+    if item.is_lost:
+        if rules["lost_blocks_checkout"]:
+            outcome.block(Code.ITEM_LOST)
+        else:
+            outcome.alert(Code.LOST_ITEM_FOUND)
+    if item.is_not_for_loan:
+        outcome.block(Code.ITEM_NOT_FOR_LOAN)
+    if item.damaged:
+        if rules["damaged_blocks_checkout"]:
+            outcome.block(Code.ITEM_DAMAGED)
+        else:
+            outcome.alert(Code.ITEM_DAMAGED)

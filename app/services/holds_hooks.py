@@ -1,0 +1,100 @@
+"""Where circulation asks about holds. Small on purpose: the holds service fills these in (the
+check-in hook finds and traps holds); circulation only reads the answers.
+
+Which live hold "this item could fill": a hold on the item's title that is queued (suspended
+holds are skipped, as the filler skips them), not tied to another copy, not limited to another
+item type or volume, and still wanted."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.models import Hold, HoldStatus, Item, Loan, Patron, Title
+
+WAITING_STATUSES = (HoldStatus.PULLED, HoldStatus.LONG_WAITING)
+ALLOCATED_STATUSES = (HoldStatus.READY_TO_PULL, HoldStatus.IN_TRANSIT)
+
+
+@dataclass(frozen=True)
+class HoldMatch:
+    """A hold a checked-in item was trapped for: where it must go, and for whom."""
+
+    hold_id: int
+    patron_id: int | None
+    patron_name: str
+    pickup_library_code: str
+    transfer_to: str | None  # None when the item is already at the pickup library
+
+
+def find_hold_for_checked_in_item(session: Session, item: Item, library_code: str) -> HoldMatch | None:
+    """The hold a checked-in item should fill, already trapped (status and transfer set), or None.
+    Filled in by the holds service; until then no item is trapped at check-in."""
+    return None
+
+
+def holds_item_could_fill(item: Item, *, excluding_patron_id: int | None = None, on: dt.date | None = None):
+    """Queued holds on the item's title that this copy could fill, in queue order."""
+    day = on or clock.today()
+    stmt = select(Hold).where(
+        Hold.title_id == item.title_id,
+        Hold.status == HoldStatus.QUEUED,
+        or_(Hold.item_id.is_(None), Hold.item_id == item.id),
+        or_(Hold.allocated_item_id.is_(None), Hold.allocated_item_id == item.id),
+        or_(Hold.item_type_code.is_(None), Hold.item_type_code == item.item_type_code),
+        or_(Hold.not_needed_after.is_(None), Hold.not_needed_after >= day),
+    )
+    if item.enumchron is None:
+        stmt = stmt.where(Hold.volume.is_(None))
+    else:
+        stmt = stmt.where(or_(Hold.volume.is_(None), Hold.volume == item.enumchron))
+    if excluding_patron_id is not None:
+        stmt = stmt.where(or_(Hold.patron_id.is_(None), Hold.patron_id != excluding_patron_id))
+    return stmt.order_by(Hold.queue_key, Hold.id)
+
+
+def holds_blocking_renewal(session: Session, loan: Loan) -> bool:
+    """True when another patron's live hold could be filled by the loaned item: the renewal
+    would keep it from them."""
+    item = loan.item
+    return session.scalar(holds_item_could_fill(item, excluding_patron_id=loan.patron_id).limit(1)) is not None
+
+
+def waiting_hold_for_item(session: Session, item: Item) -> Hold | None:
+    """The hold this item sits on the shelf for (pulled or long waiting), if any."""
+    return session.scalar(select(Hold).where(Hold.allocated_item_id == item.id,
+                                             Hold.status.in_(WAITING_STATUSES)).order_by(Hold.id).limit(1))
+
+
+def allocated_hold_for_item(session: Session, item: Item) -> Hold | None:
+    """A hold this item has been chosen for but is not yet waiting (to pull, or in transit)."""
+    return session.scalar(select(Hold).where(Hold.allocated_item_id == item.id,
+                                             Hold.status.in_(ALLOCATED_STATUSES)).order_by(Hold.id).limit(1))
+
+
+def fill_hold_at_checkout(session: Session, hold: Hold, actor: Patron | None, at: dt.datetime) -> None:
+    """The hold's patron takes the item it waits with: the hold is filled and leaves the queue
+    (its queue key freed; the title's queue version bumped under the title's row lock)."""
+    title = session.get(Title, hold.title_id, with_for_update=True)
+    hold.transition(HoldStatus.FILLED, actor_id=actor.id if actor else None, reason="checked out", at=at)
+    hold.queue_key = None
+    hold.finished_at = at
+    if title is not None:
+        title.hold_queue_version += 1
+    session.flush()
+
+
+def release_allocation(session: Session, hold: Hold, actor: Patron | None, at: dt.datetime) -> None:
+    """Staff lent out a copy chosen for another patron's hold: a hold still waiting to be
+    pulled goes back to the queue (its place kept) so the filler can choose another copy. A
+    hold in transit is left for the holds service to sort out."""
+    if hold.status is not HoldStatus.READY_TO_PULL:
+        return
+    hold.transition(HoldStatus.QUEUED, actor_id=actor.id if actor else None,
+                    reason="allocated copy checked out to another patron", at=at)
+    hold.allocated_item_id = None
+    hold.source_library_code = None
+    session.flush()
