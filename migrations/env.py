@@ -2,7 +2,8 @@
 
 The database URL comes from the Alembic config's ``sqlalchemy.url`` (``app.migrate.alembic_config``
 sets it from the app's ``DATABASE_URL``). The custom column types render as plain SQLAlchemy types
-so migration scripts never import the application.
+so migration scripts never import the models. Objects autogenerate cannot describe (the
+full-text search index of ``app.services.search``) are left out of comparisons.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import engine_from_config, event, pool
 
 from app.models import Base
 from app.models.base import StrEnumType, UTCDateTime
+from app.services import search
 
 config = context.config
 target_metadata = Base.metadata
@@ -26,11 +28,17 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave migration-managed DDL that the models do not declare out of autogenerate."""
+    return search.include_object(obj, name, type_, reflected, compare_to)
+
+
 def _options(dialect_name: str) -> dict:
     return {
         "target_metadata": target_metadata,
         "compare_type": True,
         "render_item": render_item,
+        "include_object": include_object,
         # SQLite cannot ALTER most things: later revisions use "move and copy" batch operations.
         "render_as_batch": dialect_name == "sqlite",
     }
