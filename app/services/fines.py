@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.models import AccountLine, AccountOffset, CreditType, DebitType, Item, Loan, Patron
 from app.models.base import ZERO
+from app.services.audit import record_audit
 from app.services.calendar import LibraryCalendar
 
 CENT = Decimal("0.01")
@@ -148,7 +149,7 @@ def charge_overdue_fine(session: Session, loan: Loan, returned_at: dt.datetime, 
 
 def add_manual_fee(session: Session, patron: Patron, amount: Decimal | str, actor: Patron | None, *,
                    description: str, debit_type: DebitType = DebitType.MANUAL, item: Item | None = None,
-                   library_code: str | None = None, note: str | None = None) -> AccountLine:
+                   library_code: str | None = None, note: str | None = None, channel: str = "staff") -> AccountLine:
     """Charge a fee staff typed in (or another service decided on)."""
     value = to_money(amount)
     line = AccountLine(patron_id=patron.id, item_id=item.id if item else None, library_code=library_code,
@@ -158,8 +159,15 @@ def add_manual_fee(session: Session, patron: Patron, amount: Decimal | str, acto
     session.add(line)
     session.flush()
     session.add(AccountOffset(debit_id=line.id, kind="CREATE", amount=value))
-    session.flush()
+    _audit(session, actor, channel, "FEE", patron, line)
     return line
+
+
+def _audit(session: Session, actor: Patron | None, channel: str, action: str, patron: Patron, line: AccountLine) -> None:
+    session.flush()
+    record_audit(session, actor_id=actor.id if actor else None, channel=channel, module="FINES", action=action,
+                 object_type="account_line", object_id=line.id,
+                 info={"patron_id": patron.id, "amount": money(abs(line.amount))})
 
 
 @dataclass
@@ -208,7 +216,8 @@ def _apply_credit(session: Session, credit: AccountLine, debits: list[AccountLin
 
 def pay_fees(session: Session, patron: Patron, amount: Decimal | str, payment_type: str,
              actor: Patron | None, *, library_code: str | None = None, note: str | None = None,
-             transaction_ref: str | None = None, debit_ids: Iterable[int] | None = None) -> CreditOutcome:
+             transaction_ref: str | None = None, debit_ids: Iterable[int] | None = None,
+             channel: str = "staff") -> CreditOutcome:
     """Record a payment and apply it to the outstanding debits oldest first (or to the chosen
     ones); anything left over stays on the account as credit. A repeated ``transaction_ref``
     (a SIP2 fee-paid resent, an offline file uploaded twice) pays nothing twice."""
@@ -226,12 +235,13 @@ def pay_fees(session: Session, patron: Patron, amount: Decimal | str, payment_ty
     session.add(credit)
     session.flush()
     session.add(AccountOffset(credit_id=credit.id, kind="CREATE", amount=-value))
+    _audit(session, actor, channel, "PAYMENT", patron, credit)
     return _apply_credit(session, credit, debits, value)
 
 
 def write_off_fees(session: Session, patron: Patron, actor: Patron | None, *,
                    debit_ids: Iterable[int] | None = None, library_code: str | None = None,
-                   note: str | None = None) -> CreditOutcome:
+                   note: str | None = None, channel: str = "staff") -> CreditOutcome:
     """Write off the chosen debits in full (every outstanding debit when none are chosen)."""
     _lock_patron(session, patron)
     debits = _locked_debits(session, patron, debit_ids)
@@ -244,4 +254,5 @@ def write_off_fees(session: Session, patron: Patron, actor: Patron | None, *,
     session.add(credit)
     session.flush()
     session.add(AccountOffset(credit_id=credit.id, kind="CREATE", amount=-total))
+    _audit(session, actor, channel, "WRITEOFF", patron, credit)
     return _apply_credit(session, credit, debits, total)
