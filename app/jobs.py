@@ -1,0 +1,113 @@
+"""Scheduled jobs, thin: each is a module-level function with a stable id that opens an app context
+and one unit of work, takes the job's database lock, calls a service and commits. Only the worker
+(or ``flask carrel serve``) starts the scheduler; ``flask carrel jobs run ID`` runs one by hand.
+
+The lock stops a second worker started by mistake from running the same job at the same time:
+PostgreSQL ``pg_try_advisory_xact_lock`` (released at commit; a busy lock skips the run),
+MariaDB/MySQL ``GET_LOCK`` (released at the end), SQLite the ``BEGIN IMMEDIATE`` write lock
+that ``unit_of_work(write=True)`` takes (a second writer waits for the first)."""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.extensions import db
+from app.services import housekeeping
+
+log = logging.getLogger("carrel.jobs")
+
+
+def lock_key(job_id: str) -> int:
+    """A stable signed 64-bit key for ``job_id`` (Python's hash() changes between processes)."""
+    return int.from_bytes(hashlib.sha256(job_id.encode()).digest()[:8], "big", signed=True)
+
+
+@contextlib.contextmanager
+def job_lock(session: Session, job_id: str) -> Iterator[bool]:
+    """Yields True when this process holds the job's lock for the unit of work, False when
+    another process is running the job."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        yield bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": lock_key(job_id)}))
+    elif dialect in ("mysql", "mariadb"):
+        name = f"carrel-job-{job_id}"[:64]
+        acquired = bool(session.scalar(text("SELECT GET_LOCK(:name, 0)"), {"name": name}))
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                session.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+    else:
+        session.execute(text("SELECT 1"))  # starts the transaction: BEGIN IMMEDIATE on SQLite
+        yield True
+
+
+def run_locked(app: Flask, job_id: str, work: Callable[[Session], int]) -> int | None:
+    """Run ``work`` in one unit of work under the job's lock; its count, or None when skipped."""
+    with app.app_context(), db.unit_of_work(write=True) as session, job_lock(session, job_id) as acquired:
+        if not acquired:
+            log.info("job %s is running elsewhere; skipped", job_id)
+            return None
+        count = work(session)
+    log.info("job %s done: %d removed", job_id, count)
+    return count
+
+
+# ---------------------------------------------------------------------------------------------
+# The jobs
+
+def purge_expired_api_tokens(app: Flask) -> int | None:
+    """Remove API tokens past their expiry."""
+    return run_locked(app, "purge-expired-api-tokens",
+                      lambda session: housekeeping.purge_expired_api_tokens(session, now=clock.now()))
+
+
+def purge_stale_login_throttles(app: Flask) -> int | None:
+    """Remove failed-login counters whose window and lock have both passed."""
+    window = dt.timedelta(seconds=app.config["LOGIN_THROTTLE_SECONDS"])
+    return run_locked(app, "purge-stale-login-throttles",
+                      lambda session: housekeeping.purge_stale_login_throttles(session, now=clock.now(), window=window))
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    function: Callable[[Flask], int | None]
+    every: dt.timedelta
+
+    @property
+    def description(self) -> str:
+        return (self.function.__doc__ or "").strip()
+
+
+JOBS: dict[str, Job] = {job.id: job for job in (
+    Job("purge-expired-api-tokens", purge_expired_api_tokens, dt.timedelta(hours=1)),
+    Job("purge-stale-login-throttles", purge_stale_login_throttles, dt.timedelta(minutes=30)),
+)}
+
+
+def run_job(app: Flask, job_id: str) -> int | None:
+    """Run one job now, as the scheduler would. Raises KeyError for an unknown id."""
+    return JOBS[job_id].function(app)
+
+
+def start_scheduler(app: Flask) -> BackgroundScheduler:
+    """A started BackgroundScheduler with every job; the caller shuts it down (``shutdown()``)."""
+    scheduler = BackgroundScheduler(timezone=app.config["TIMEZONE"],
+                                    job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 300})
+    for job in JOBS.values():
+        scheduler.add_job(job.function, "interval", seconds=job.every.total_seconds(), args=[app], id=job.id,
+                          name=job.description or job.id, max_instances=1, coalesce=True, replace_existing=True)
+    scheduler.start()
+    log.info("scheduler started with %d jobs", len(JOBS))
+    return scheduler
