@@ -103,6 +103,7 @@ RULES: tuple[RuleDefinition, ...] = (
                    "Days a waiting hold stays on the shelf (Koha's ReservesMaxPickUpDelay); blank to use the preference.", group="holds"),
 )
 RULES_BY_NAME: dict[str, RuleDefinition] = {r.name: r for r in RULES}
+RULE_VALUE_LENGTH = CirculationRule.__table__.c.rule_value.type.length
 
 
 def rule_definition(name: str) -> RuleDefinition:
@@ -112,43 +113,73 @@ def rule_definition(name: str) -> RuleDefinition:
         raise InvalidRule(name, f"unknown rule {name!r}") from None
 
 
-def effective_rules(session: Session, library: str | None, category: str | None, item_type: str | None,
-                    names: Iterable[str] | None = None) -> dict[str, Any]:
-    """The effective typed value of each rule for this triple: the most specific stored rule
-    (library beats category beats item type), else the code default."""
+@dataclass(frozen=True)
+class EffectiveRule:
+    """The value one rule takes for a triple and the matrix row it came from (``source`` is
+    None when no row has it and the code default applies)."""
+
+    name: str
+    value: Any
+    source: tuple[str, str, str] | None
+    stored_value_invalid: bool = False
+
+
+def explain_rules(session: Session, library: str | None, category: str | None, item_type: str | None,
+                  names: Iterable[str] | None = None, *, exclude_own_row: bool = False) -> dict[str, EffectiveRule]:
+    """Each rule's effective value for this triple with the row that won the cascade (library
+    beats category beats item type). ``exclude_own_row`` ignores the triple's own row: what its
+    blank cells inherit."""
     wanted = list(names) if names is not None else [r.name for r in RULES]
     for name in wanted:
         rule_definition(name)
+    own = (library or ALL, category or ALL, item_type or ALL)
     stmt = select(CirculationRule).where(
         CirculationRule.rule_name.in_(wanted),
-        CirculationRule.library_code.in_({library or ALL, ALL}),
-        CirculationRule.category_code.in_({category or ALL, ALL}),
-        CirculationRule.item_type_code.in_({item_type or ALL, ALL}),
+        CirculationRule.library_code.in_({own[0], ALL}),
+        CirculationRule.category_code.in_({own[1], ALL}),
+        CirculationRule.item_type_code.in_({own[2], ALL}),
     )
     best: dict[str, CirculationRule] = {}
     for rule in session.scalars(stmt):
+        if exclude_own_row and (rule.library_code, rule.category_code, rule.item_type_code) == own:
+            continue
         current = best.get(rule.rule_name)
         if current is None or rule.specificity > current.specificity:
             best[rule.rule_name] = rule
-    values: dict[str, Any] = {}
+    result: dict[str, EffectiveRule] = {}
     for name in wanted:
         definition = RULES_BY_NAME[name]
         rule = best.get(name)
         if rule is None:
-            values[name] = definition.default
+            result[name] = EffectiveRule(name, definition.default, None)
             continue
+        source = (rule.library_code, rule.category_code, rule.item_type_code)
         try:
-            values[name] = definition.parse(rule.rule_value)
+            result[name] = EffectiveRule(name, definition.parse(rule.rule_value), source)
         except InvalidRule:
-            values[name] = definition.default
-    return values
+            result[name] = EffectiveRule(name, definition.default, source, stored_value_invalid=True)
+    return result
+
+
+def effective_rules(session: Session, library: str | None, category: str | None, item_type: str | None,
+                    names: Iterable[str] | None = None) -> dict[str, Any]:
+    """The effective typed value of each rule for this triple: the most specific stored rule
+    (library beats category beats item type), else the code default."""
+    return {name: rule.value for name, rule in explain_rules(session, library, category, item_type, names).items()}
 
 
 def effective_rule(session: Session, name: str, library: str | None, category: str | None, item_type: str | None) -> Any:
     return effective_rules(session, library, category, item_type, [name])[name]
 
 
-def _check_scope(session: Session, library: str, category: str, item_type: str) -> None:
+def may_inherit_from(row: tuple[str, str, str], source: tuple[str, str, str]) -> bool:
+    """Whether ``source`` is one of the less specific rows whose rules ``row``'s blank cells may
+    inherit: each of its codes is ``*`` or the row's own."""
+    return row != source and all(code == ALL or code == own for own, code in zip(row, source))
+
+
+def check_rule_row(session: Session, library: str, category: str, item_type: str) -> None:
+    """Raise InvalidRule unless each code is ``*`` or an existing library, category, item type."""
     if library != ALL and session.get(Library, library) is None:
         raise InvalidRule("library", f"unknown library {library!r}")
     if category != ALL and session.get(PatronCategory, category) is None:
@@ -161,7 +192,7 @@ def set_rule(session: Session, library: str, category: str, item_type: str, name
     """Store one rule in a cell; a blank value for a rule that needs one removes the cell's
     rule (the cascade then decides). Returns the typed value stored, or None when removed."""
     definition = rule_definition(name)
-    _check_scope(session, library, category, item_type)
+    check_rule_row(session, library, category, item_type)
     text = "" if raw is None else str(raw).strip()
     existing = session.scalar(select(CirculationRule).where(
         CirculationRule.library_code == library, CirculationRule.category_code == category,
@@ -172,17 +203,45 @@ def set_rule(session: Session, library: str, category: str, item_type: str, name
             session.flush()
         return None
     value = definition.parse(text)
+    stored = definition.serialise(value)
+    if len(stored) > RULE_VALUE_LENGTH:  # PostgreSQL and MariaDB would refuse it; SQLite would not
+        raise InvalidRule(name, f"{definition.label} is too long")
     if existing is None:
         session.add(CirculationRule(library_code=library, category_code=category, item_type_code=item_type,
-                                    rule_name=name, rule_value=definition.serialise(value)))
+                                    rule_name=name, rule_value=stored))
     else:
-        existing.rule_value = definition.serialise(value)
+        existing.rule_value = stored
     session.flush()
     return value
 
 
+def clear_rule(session: Session, library: str, category: str, item_type: str, name: str) -> bool:
+    """Remove one cell's rule whatever its kind, so the cascade decides again (a blank optional
+    rule is stored as "unlimited", so blanking it is not enough). True when a rule was removed."""
+    rule_definition(name)
+    result = session.execute(delete(CirculationRule).where(
+        CirculationRule.library_code == library, CirculationRule.category_code == category,
+        CirculationRule.item_type_code == item_type, CirculationRule.rule_name == name))
+    return bool(result.rowcount)
+
+
+def new_rule_row(session: Session, library: str, category: str, item_type: str) -> dict[str, Any]:
+    """An empty matrix row for a triple that has none yet (every cell inherits). Nothing is
+    stored: a row exists once one of its cells holds a rule."""
+    check_rule_row(session, library, category, item_type)
+    exists = session.scalar(select(CirculationRule.id).where(
+        CirculationRule.library_code == library, CirculationRule.category_code == category,
+        CirculationRule.item_type_code == item_type).limit(1))
+    if exists is not None or (library, category, item_type) == (ALL, ALL, ALL):
+        raise InvalidRule("row", "that row is already in the matrix")
+    return {"library": library, "category": category, "item_type": item_type, "rules": {}}
+
+
 def delete_rule_row(session: Session, library: str, category: str, item_type: str) -> int:
-    """Remove every rule of one (library, category, item type) row of the matrix."""
+    """Remove every rule of one (library, category, item type) row of the matrix. The default
+    row (all, all, all) stays: it is where the library's own defaults live."""
+    if (library, category, item_type) == (ALL, ALL, ALL):
+        raise InvalidRule("row", "the default row (all libraries, categories and item types) cannot be deleted")
     result = session.execute(delete(CirculationRule).where(
         CirculationRule.library_code == library, CirculationRule.category_code == category,
         CirculationRule.item_type_code == item_type))
