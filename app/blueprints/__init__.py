@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
     from .opac import bp as opac_bp
     from .staff import bp as staff_bp
     from .staff.admin import bp as admin_bp
+    from .staff.circulation import bp as circulation_bp
 
     register_context(app)
     app.register_blueprint(health_bp)
@@ -18,3 +19,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(opac_bp)
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(admin_bp, url_prefix="/staff/admin")
+    app.register_blueprint(circulation_bp, url_prefix="/staff/circulation")

@@ -36,28 +36,33 @@ def circulation():
 @bp.get("/patrons")
 @staff_required("patrons")
 def patrons():
+    """Search by name (every word), card number, username or email; a card number or username
+    that matches exactly one patron opens their page."""
+    from flask import redirect, url_for
+
+    from app.services.circulation import search_patrons
+
+    from ..htmx import is_htmx
+    from .patron_actions import PATRON_RESULTS_SHOWN
+
     query = request.args.get("q", "").strip()
     results: list[Patron] = []
     if query:
-        like = f"%{query}%"
-        results = db.session.scalars(
-            select(Patron).where(or_(
-                Patron.cardnumber == query, Patron.userid == query, Patron.email.ilike(like),
-                Patron.surname.ilike(like), Patron.firstname.ilike(like),
-            )).order_by(Patron.surname, Patron.firstname).limit(100)
-        ).all()
-    return render_template("staff/patrons.html", query=query, results=results)
+        results = db.session.scalars(search_patrons(query).limit(PATRON_RESULTS_SHOWN)).all()
+        exact = [p for p in results if query in (p.cardnumber, p.userid)]
+        if len(exact) == 1 and not is_htmx():
+            return redirect(url_for("staff.patron_detail", patron_id=exact[0].id))
+    return render_template("staff/patrons.html", query=query, results=results, limit=PATRON_RESULTS_SHOWN)
 
 
 @bp.get("/patrons/<int:patron_id>")
 @staff_required("patrons")
 def patron_detail(patron_id: int):
+    """Details, loans (renew, check in), fines (pay, write off, add a fee) and holds."""
+    from .circulation.panel import account_context, panel_context
+
     patron = db.session.get(Patron, patron_id) or abort(404)
-    loans = db.session.scalars(select(Loan).where(Loan.patron_id == patron.id).order_by(Loan.due_at)).all()
-    holds = db.session.scalars(
-        select(Hold).where(Hold.patron_id == patron.id, Hold.status.in_(LIVE_STATUSES)).order_by(Hold.placed_at)
-    ).all()
-    return render_template("staff/patron_detail.html", patron=patron, loans=loans, holds=holds)
+    return render_template("staff/patron_detail.html", **{**panel_context(patron), **account_context(patron)})
 
 
 @bp.get("/holds")
@@ -87,3 +92,6 @@ def offline():
 def privacy():
     return render_template("staff/area.html", area="Privacy",
                            summary="Anonymise loan history and purge inactive patrons.")
+
+
+from . import patron_actions  # noqa: E402,F401  (pay, write off, add a fee)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -17,6 +16,7 @@ from app.services.settings import get_preference
 from .checks import library_code_of, lock_row, open_loan_for_item
 from .due_dates import control_library, loan_rules
 from .outcomes import CheckInOutcome, Code
+from .queries import open_transfer
 
 
 def fine_policy(session: Session, loan: Loan, patron: Patron, item: Item) -> fines.FinePolicy | None:
@@ -57,12 +57,6 @@ def close_loan(session: Session, loan: Loan, library_code: str, actor: Patron | 
     return history, fine, calculation
 
 
-def _open_transfer(session: Session, item: Item) -> ItemTransfer | None:
-    return session.scalar(select(ItemTransfer).where(
-        ItemTransfer.item_id == item.id, ItemTransfer.arrived_at.is_(None), ItemTransfer.cancelled_at.is_(None),
-    ).order_by(ItemTransfer.id.desc()).limit(1))
-
-
 def _library_name(session: Session, code: str) -> str:
     library = session.get(Library, code)
     return library.name if library else code
@@ -81,7 +75,7 @@ def _return_target(session: Session, item: Item, lent_from: str | None) -> str |
 
 def _route(session: Session, item: Item, library_code: str, lent_from: str | None, at: dt.datetime,
            outcome: CheckInOutcome) -> None:
-    transfer = _open_transfer(session, item)
+    transfer = open_transfer(session, item)
     if transfer is not None:
         if transfer.to_library_code == library_code:
             transfer.arrived_at = at

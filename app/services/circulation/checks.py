@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.models import Item, Library, Loan, Patron
 from app.services import fines
 from app.services.settings import get_preference
@@ -101,3 +102,13 @@ def check_item_status(item: Item, rules: dict[str, Any], outcome: Outcome) -> No
             outcome.block(Code.ITEM_DAMAGED)
         else:
             outcome.alert(Code.ITEM_DAMAGED)
+
+
+def patron_standing(session: Session, patron: Patron, on: dt.date | None = None) -> Outcome:
+    """The patron's standing as the desk shows it before anything is scanned: what would block
+    or need confirming at checkout, and what staff should know."""
+    day = on or clock.today()
+    outcome = Outcome()
+    check_patron_standing(session, patron, outcome, day)
+    check_expiry_warning(patron, outcome, day)
+    return outcome

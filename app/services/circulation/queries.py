@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import Item, Loan, Patron
+from app.models import Item, ItemTransfer, Loan, Patron
 
 
 
@@ -35,3 +35,23 @@ def overdue_loans(on: dt.date):
     """Loans that were due before library-local day ``on`` began: overdue on that day."""
     day_start = dt.datetime.combine(on, dt.time.min, tzinfo=clock.timezone())
     return select(Loan).where(Loan.due_at < day_start).order_by(Loan.due_at)
+
+
+def open_transfer(session: Session, item: Item) -> ItemTransfer | None:
+    """The item's transfer still under way (sent, neither arrived nor cancelled), if any."""
+    return session.scalar(select(ItemTransfer).where(
+        ItemTransfer.item_id == item.id, ItemTransfer.arrived_at.is_(None), ItemTransfer.cancelled_at.is_(None),
+    ).order_by(ItemTransfer.id.desc()).limit(1))
+
+
+def search_patrons(query: str):
+    """Patrons matching what staff typed: an exact card number or username, an email, or
+    every word of a name (surname, first, preferred or middle name), sorted by name."""
+    text = query.strip()
+    words = [w for w in text.split() if w]
+    by_name = and_(*[or_(Patron.surname.ilike(f"%{w}%"), Patron.firstname.ilike(f"%{w}%"),
+                         Patron.preferred_name.ilike(f"%{w}%"), Patron.middle_name.ilike(f"%{w}%"))
+                     for w in words]) if words else Patron.id.is_(None)
+    return (select(Patron)
+            .where(or_(Patron.cardnumber == text, Patron.userid == text, Patron.email.ilike(f"%{text}%"), by_name))
+            .order_by(Patron.surname, Patron.firstname, Patron.id))
