@@ -381,6 +381,13 @@ def test_a_connection_that_does_not_log_in_in_time_is_closed(connect, limits):
     assert connect().closed_by_server()
 
 
+@pytest.mark.parametrize("limits", [Limits(idle_timeout=0.3, login_timeout=0)])
+def test_an_idle_connection_is_closed_after_the_idle_timeout(connect, limits):
+    kiosk = connect()
+    assert kiosk.exchange(LOGIN) == b"941"
+    assert kiosk.closed_by_server()
+
+
 @pytest.mark.parametrize("limits", [Limits(max_per_address=2)])
 def test_connections_per_address_are_capped(connect, limits):
     first, second, third = connect(), connect(), connect()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 from types import FrameType
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 from flask import Flask, current_app
@@ -92,7 +92,7 @@ def wait_for_signal(stop: threading.Event | None = None,
     return received[0] if received else None
 
 
-def _services_option(name: str, help_text: str):
+def _services_option(name: str, help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return click.option(f"--{name}/--no-{name}", default=True, show_default=True, help=help_text)
 
 

@@ -29,8 +29,8 @@ READ_CHUNK = 4096
 @dataclass(frozen=True)
 class Limits:
     max_message: int = 16384  # bytes, terminator excluded
-    idle_timeout: float = 900.0  # seconds without a message before a connection is closed
-    login_timeout: float = 60.0  # seconds a connection may take to log in
+    idle_timeout: float = 900.0  # seconds without a message before a connection is closed; 0 = never
+    login_timeout: float = 60.0  # seconds a connection may take to log in; 0 = no limit
     max_per_address: int = 50
 
     @classmethod
@@ -148,10 +148,13 @@ class TcpRunner:
                 pass
             self._connections.discard(task)
 
-    def _read_timeout(self, session: Session) -> float:
-        if session.logged_in:
-            return self.limits.idle_timeout
-        return min(self.limits.idle_timeout, self.limits.login_timeout - session.seconds_connected())
+    def _read_timeout(self, session: Session) -> float | None:
+        """Seconds to wait for the next bytes (None: no limit); at most 0 means time is up."""
+        idle = self.limits.idle_timeout if self.limits.idle_timeout > 0 else None
+        if session.logged_in or self.limits.login_timeout <= 0:
+            return idle
+        login_left = self.limits.login_timeout - session.seconds_connected()
+        return login_left if idle is None else min(idle, login_left)
 
     async def _converse(self, session: Session, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
@@ -161,7 +164,7 @@ class TcpRunner:
             if not pending:
                 timeout = self._read_timeout(session)
                 try:
-                    if timeout <= 0:
+                    if timeout is not None and timeout <= 0:
                         raise TimeoutError
                     async with asyncio.timeout(timeout):
                         data = await reader.read(READ_CHUNK)
@@ -183,7 +186,7 @@ class TcpRunner:
             if reply.data:
                 try:
                     writer.write(reply.data)
-                    async with asyncio.timeout(self.limits.idle_timeout):
+                    async with asyncio.timeout(self.limits.idle_timeout or None):
                         await writer.drain()
                 except (OSError, TimeoutError) as exc:
                     log.info("SIP2 %s: could not answer (%s), connection closed", session.peer, exc or "timeout")
@@ -241,6 +244,8 @@ class SipServer:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._ready.wait(timeout)  # a stop during start waits for the loop to exist
         thread, loop, stop_requested = self._thread, self._loop, self._stop_requested
         if thread is not None:
             if loop is not None and stop_requested is not None and thread.is_alive():
