@@ -114,13 +114,15 @@ def serve_command(host: str, port: int, sip2: bool, scheduler: bool) -> None:
             click.echo(f"SIP2 {address} ({DEMO_KIOSK})")
         if scheduler:
             click.echo("Scheduler running: " + ", ".join(_job_ids()))
-        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops cleanly too
+        # SIGTERM stops cleanly too; SIGINT is set explicitly because a shell's background job inherits it ignored.
+        previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
         except KeyboardInterrupt:
             pass
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     click.echo("stopped")
 
 
