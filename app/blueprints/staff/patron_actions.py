@@ -13,7 +13,7 @@ from ..access import staff_required
 from ..htmx import is_htmx
 from . import bp
 from .circulation.forms import FeeForm, PaymentForm, WriteOffForm
-from .circulation.panel import account_context
+from .circulation.panel import account_context, summary_context
 
 PATRON_RESULTS_SHOWN = 100
 
@@ -31,9 +31,10 @@ def _first_error(form) -> str:
 
 
 def _answer(patron: Patron, message: str | None, error: str | None):
-    if is_htmx():
-        return render_template("staff/circulation/_account.html",
-                               **account_context(patron, message=message, error=error))
+    if is_htmx():  # the account section, and the summary's balance out of band
+        return (render_template("staff/circulation/_account.html",
+                                **account_context(patron, message=message, error=error))
+                + render_template("staff/circulation/_patron_summary.html", oob=True, **summary_context(patron)))
     flash(error or message or "", "error" if error else "success")
     return redirect(url_for("staff.patron_detail", patron_id=patron.id) + "#account")
 

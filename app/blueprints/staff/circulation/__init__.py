@@ -68,10 +68,10 @@ def check_out_item(patron_id: int):
     db.session.commit()
     if is_htmx():
         return render_template("staff/circulation/_checkout_result.html", outcome=outcome, error=None,
-                               row=loan_row(outcome.loan, outcome.messages) if outcome.ok else None,
+                               row=loan_row(outcome.loan, outcome.messages, fresh=True) if outcome.ok else None,
                                **summary_context(patron))
     return render_template("staff/circulation/desk.html", card="", matches=[], latest=outcome,
-                           latest_row=loan_row(outcome.loan, outcome.messages) if outcome.ok else None,
+                           latest_row=loan_row(outcome.loan, outcome.messages, fresh=True) if outcome.ok else None,
                            **panel_context(patron, exclude_loan=outcome.loan))
 
 
@@ -104,7 +104,7 @@ def renew(loan_id: int):
     outcome = circulation.renew_loan(db.session, loan, current_user)
     db.session.commit()
     if is_htmx():
-        return render_template("staff/circulation/_loan_result.html", row=loan_row(loan, outcome.messages),
+        return render_template("staff/circulation/_loan_result.html", row=loan_row(loan, outcome.messages, fresh=True),
                                where=form.where, **_refreshed(loan.patron, form.where))
     flash(" ".join(m.text for m in outcome.messages), "success" if outcome.renewed else "error")
     return _back_to(form.where, loan.patron_id)

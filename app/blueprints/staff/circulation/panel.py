@@ -26,13 +26,14 @@ class LoanRow:
     loan: Loan
     messages: list[Message] = field(default_factory=list)  # the answer to the last action on it
     refusals: list[Message] = field(default_factory=list)  # why it cannot be renewed now
+    fresh: bool = False  # made or changed by the request that shows it
 
 
-def loan_row(loan: Loan | None, messages: list[Message] | None = None) -> LoanRow | None:
+def loan_row(loan: Loan | None, messages: list[Message] | None = None, *, fresh: bool = False) -> LoanRow | None:
     if loan is None:
         return None
     refusals = circulation.renewal_refusals(db.session, loan).blocks
-    return LoanRow(loan=loan, messages=list(messages or []), refusals=refusals)
+    return LoanRow(loan=loan, messages=list(messages or []), refusals=refusals, fresh=fresh)
 
 
 def patron_matches(query: str) -> list[Patron]:
