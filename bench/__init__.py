@@ -1,0 +1,49 @@
+"""Carrel benchmarks: ``python -m bench --size S|M|L`` (``make bench SIZE=...``).
+
+Each benchmark is a function registered with ``@benchmark(name)``; it receives a ``Context`` and
+yields ``(figure name, value, unit)`` tuples, printed as ``BENCH <name> <value> <unit>``.
+Benchmarks run in registration order on one fresh database: ``seed`` first, so later ones find
+a seeded library of the chosen size."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from flask import Flask
+
+Figure = tuple[str, float, str]
+BenchmarkFunction = Callable[["Context"], Iterator[Figure]]
+BENCHMARKS: dict[str, BenchmarkFunction] = {}
+
+
+@dataclass
+class Context:
+    size: str
+    url: str
+    app: Flask
+    notes: dict = field(default_factory=dict)  # what one benchmark leaves for the next
+
+    @staticmethod
+    def log(message: str) -> None:
+        """Progress for people; stdout carries only the BENCH lines."""
+        print(message, file=sys.stderr, flush=True)
+
+
+def benchmark(name: str) -> Callable[[BenchmarkFunction], BenchmarkFunction]:
+    def register(function: BenchmarkFunction) -> BenchmarkFunction:
+        if name in BENCHMARKS:
+            raise ValueError(f"benchmark {name!r} registered twice")
+        BENCHMARKS[name] = function
+        return function
+
+    return register
+
+
+def format_figure(name: str, value: float, unit: str) -> str:
+    return f"BENCH {name} {value:.1f} {unit}"
+
+
+def load_benchmarks() -> None:
+    """Import the modules that register benchmarks (add new ones here)."""
+    from . import seed  # noqa: F401
