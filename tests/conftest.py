@@ -64,8 +64,9 @@ def _clean_tables(request):
 @pytest.fixture
 def session(app):
     """A session of the test's own, separate from the one requests use (no app context is
-    pushed, so each request gets a fresh one, as in production). Call ``session.expire_all()``
-    to see what a request wrote."""
+    pushed, so each request gets a fresh one, as in production). Call ``session.rollback()``
+    to see what a request wrote: it ends the test session's transaction, whose snapshot (SQLite
+    WAL, PostgreSQL) would otherwise still show the data as it was."""
     test_session = carrel_db.new_session()
     yield test_session
     test_session.rollback()
