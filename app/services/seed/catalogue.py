@@ -4,6 +4,7 @@ and a replacement fee when it is lost."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import random
 from decimal import Decimal
@@ -104,9 +105,10 @@ def seed_catalogue(writer: BulkWriter, state: SeedState, echo) -> None:
     author_pool = max(n_titles // 3, 50)
     progress = Progress(echo, "catalogue", n_titles, writer.counts)
     kinds = range(len(KIND_WEIGHTS))
+    kind_cumulative = list(itertools.accumulate(KIND_WEIGHTS))
     for i in range(n_titles):
         tid = first + i
-        kind = rng.choices(kinds, KIND_WEIGHTS)[0]
+        kind = rng.choices(kinds, cum_weights=kind_cumulative)[0]
         row, stem = _compose_title(rng, state, tid, kind, author_pool)
         titles_left = n_titles - i
         room = items_left - (titles_left - 1)  # leave at least one item for every later title

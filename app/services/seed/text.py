@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import random
+import string
 import unicodedata
 
 from . import words as W
@@ -20,7 +21,8 @@ FRENCH_NONFICTION = ("Introduction à la théologie", "Histoire du protestantism
 def isbn13(n: int) -> str:
     """A valid ISBN-13 (978 prefix, correct check digit), distinct for every n below 10**9."""
     body = f"978{(n * 387_420_489 + 123_456_789) % 1_000_000_000:09d}"  # 3**18: a bijection mod 10**9
-    total = sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body))
+    digits = [ord(c) - 48 for c in body]
+    total = sum(digits[0::2]) + 3 * sum(digits[1::2])
     return body + str((10 - total % 10) % 10)
 
 
@@ -54,13 +56,25 @@ def pick_author(rng: random.Random, pool: int) -> str:
     return author_name(int(pool * rng.random() ** 2))
 
 
+@functools.lru_cache(maxsize=512)
+def _fields(pattern: str) -> tuple[str, ...]:
+    return tuple(name for _, name, _, _ in string.Formatter().parse(pattern) if name)
+
+
+_SOURCES = {
+    "noun": W.TITLE_NOUNS, "noun2": W.TITLE_NOUNS, "noun3": W.TITLE_NOUNS, "adj": W.TITLE_ADJECTIVES,
+    "place": W.PLACES, "place2": W.PLACES, "name": FIRST_NAMES, "surname": W.SURNAMES, "n": (5, 7, 10, 12, 50, 100),
+}
+
+
 def _fill(rng: random.Random, pattern: str, topic: str = "") -> str:
-    nouns, adjs, places = W.TITLE_NOUNS, W.TITLE_ADJECTIVES, W.PLACES
-    return pattern.format(
-        noun=rng.choice(nouns), noun2=rng.choice(nouns), noun3=rng.choice(nouns), adj=rng.choice(adjs),
-        place=rng.choice(places), place2=rng.choice(places), name=rng.choice(FIRST_NAMES),
-        surname=rng.choice(W.SURNAMES), topic=topic, n=rng.choice((5, 7, 10, 12, 50, 100)),
-    )
+    """Fill a pattern's fields ({noun}, {adj}, {place}...), drawing only the fields it has."""
+    values = {"topic": topic}
+    for name in _fields(pattern):
+        if name != "topic":
+            source = _SOURCES[name]
+            values[name] = source[int(rng.random() * len(source))]
+    return pattern.format_map(values)
 
 
 FICTION_PATTERNS = (
