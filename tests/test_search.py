@@ -272,3 +272,14 @@ def test_the_search_benchmark_measures_the_web_endpoint(app, session, make):
     assert figures.requests == 12 and figures.errors == 0
     assert 0 < figures.p50_ms <= figures.p95_ms <= figures.max_ms
     assert figures.lines()[0].startswith("BENCH opac_search_p95_ms ") and figures.lines()[0].endswith(" ms")
+
+
+def test_the_alembic_filter_hides_the_generated_search_column_of_titles_only():
+    from sqlalchemy import Column, MetaData, Table
+    from sqlalchemy.dialects.postgresql import TSVECTOR
+
+    titles = Table("titles", MetaData(), Column("search_document", TSVECTOR))
+    other = Table("other", MetaData(), Column("search_document", TSVECTOR))
+    assert not search.include_object(titles.c.search_document, "search_document", "column", True, None)
+    assert search.include_object(other.c.search_document, "search_document", "column", True, None)
+    assert search.include_object(titles.c.search_document, "title", "column", True, None)
