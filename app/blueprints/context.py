@@ -13,7 +13,7 @@ from app.services.settings import get_preference
 # Every staff area, with the permission that opens it. Later areas fill their pages in.
 STAFF_AREAS: tuple[tuple[str, str, str | None], ...] = (
     ("Home", "staff.home", None),
-    ("Circulation", "staff.circulation", "circulate"),
+    ("Circulation", "circulation.desk", "circulate"),
     ("Patrons", "staff.patrons", "patrons"),
     ("Holds", "staff.holds", "holds"),
     ("Tools", "staff.tools", "import"),
@@ -28,6 +28,17 @@ class NavArea:
     label: str
     url: str
     active: bool
+
+
+def _is_current_area(area_endpoint: str, current: str) -> bool:
+    """An area is current on its own page and, for areas with a blueprint of their own, on
+    every page of that blueprint (``staff.patrons`` also covers ``staff.patron_*``)."""
+    if current == area_endpoint:
+        return True
+    blueprint = area_endpoint.split(".")[0]
+    if blueprint != "staff":
+        return current.startswith(blueprint + ".")
+    return area_endpoint != "staff.home" and current.startswith(area_endpoint.rstrip("s") + "_")
 
 
 def register_context(app: Flask) -> None:
@@ -54,11 +65,7 @@ def register_context(app: Flask) -> None:
                 if permission and not (current_user.is_authenticated and current_user.has_permission(permission)):
                     continue
                 url = url_for(endpoint)
-                prefix = endpoint.split(".")[0]
-                active = request.endpoint == endpoint or (
-                    endpoint != "staff.home" and request.endpoint is not None
-                    and (request.endpoint.startswith(endpoint + "_") or (prefix == "admin" and request.endpoint.startswith("admin.")))
-                )
+                active = _is_current_area(endpoint, request.endpoint or "")
                 areas.append(NavArea(label, url, active))
             return areas
 

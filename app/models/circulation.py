@@ -17,6 +17,9 @@ class Loan(TimestampMixin, Base):
     """An open checkout (Koha's issues). One row per item at most: the database refuses a second."""
 
     __tablename__ = "loans"
+    # Never reuse a loan id (SQLite would hand out a deleted row's id again, colliding with
+    # loan_history.loan_id and fines: Koha's bug 18242). Other databases use sequences.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # API checkout_id
     patron_id: Mapped[int] = mapped_column(ForeignKey("patrons.id"), nullable=False, index=True)

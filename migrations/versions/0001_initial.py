@@ -467,6 +467,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['patron_id'], ['patrons.id'], name=op.f('fk_loans_patron_id_patrons')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_loans')),
         sa.UniqueConstraint('item_id', name=op.f('uq_loans_item_id')),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f('ix_loans_due_at'), 'loans', ['due_at'])
     op.create_index(op.f('ix_loans_patron_id'), 'loans', ['patron_id'])

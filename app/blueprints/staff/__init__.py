@@ -26,13 +26,6 @@ def home():
     return render_template("staff/home.html", counts=counts)
 
 
-@bp.get("/circulation")
-@staff_required("circulate")
-def circulation():
-    return render_template("staff/area.html", area="Circulation",
-                           summary="Check out, check in and renew at the desk.")
-
-
 @bp.get("/patrons")
 @staff_required("patrons")
 def patrons():

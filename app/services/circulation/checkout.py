@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Collection
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import Hold, Item, Library, Loan, LoanHistory, Patron
+from app.models import Hold, Item, Library, Loan, Patron
 from app.services.audit import record_audit
 from app.services.holds_hooks import (
     allocated_hold_for_item,
@@ -151,21 +150,9 @@ def check_out(session: Session, patron: Patron | None, item: Item | None, librar
     return outcome
 
 
-def _unused_loan_id(session: Session) -> int | None:
-    """SQLite hands a deleted row's id out again (the table has no AUTOINCREMENT), which would
-    give a new loan the id of one already in history and in fines (Koha's bug 18242). Writers
-    are serialised there, so the next free id can be chosen here; other databases use
-    sequences that never go back."""
-    if session.get_bind().dialect.name != "sqlite":
-        return None
-    highest = max(session.scalar(select(func.max(Loan.id))) or 0,
-                  session.scalar(select(func.max(LoanHistory.loan_id))) or 0)
-    return highest + 1
-
-
 def _lend(session: Session, patron: Patron, item: Item, library_code: str, actor: Patron | None,
           at: dt.datetime, due_at: dt.datetime | None, channel: str) -> Loan:
-    loan = Loan(id=_unused_loan_id(session), patron_id=patron.id, item_id=item.id, library_code=library_code,
+    loan = Loan(patron_id=patron.id, item_id=item.id, library_code=library_code,
                 issued_at=at, due_at=due_at or checkout_due_at(session, patron, item, library_code, at),
                 channel=channel, issuer_id=actor.id if actor else None)
     session.add(loan)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import AuditEntry, Base, Library, Patron
+from app.models import AuditEntry, Base, Library, Loan, LoanHistory, Patron
 from app.services.settings import set_preference
 
 from .accounts import seed_manual_fees
@@ -110,14 +110,25 @@ def table_counts(session: Session) -> dict[str, int]:
 
 
 def _reset_sequences(session: Session) -> None:
-    """The seed chooses ids itself; PostgreSQL's sequences must then start after them."""
-    if session.get_bind().dialect.name != "postgresql":
+    """The seed chooses ids itself; sequences must then start after them. Open loans and loan
+    history share one loan id space, so the next loan starts after both."""
+    dialect = session.get_bind().dialect.name
+    next_loan_id = max(session.scalar(select(func.max(Loan.id))) or 0,
+                       session.scalar(select(func.max(LoanHistory.loan_id))) or 0) + 1
+    if dialect == "sqlite":
+        session.execute(text("DELETE FROM sqlite_sequence WHERE name = 'loans'"))
+        session.execute(text("INSERT INTO sqlite_sequence (name, seq) VALUES ('loans', :seq)"), {"seq": next_loan_id - 1})
         return
+    if dialect != "postgresql":
+        return
+    session.execute(text("SELECT setval(pg_get_serial_sequence('loans', 'id'), :next, false)"), {"next": next_loan_id})
     for table in Base.metadata.sorted_tables:
         pk = list(table.primary_key.columns)
         if len(pk) != 1 or not pk[0].autoincrement or pk[0].type.python_type is not int:
             continue
         column = pk[0].name
+        if table.name == "loans":
+            continue
         session.execute(text(
             f"SELECT setval(pg_get_serial_sequence(:table, :column), COALESCE(MAX({column}), 0) + 1, false) "
             f"FROM {table.name}"), {"table": table.name, "column": column})
