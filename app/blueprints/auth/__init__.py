@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import login_user, logout_user
 
 from app.extensions import db
+from app.services.activity import record_activity
 from app.services.authentication import LoginRefused, ThrottlePolicy, authenticate
 
 from ..access import OPAC_INTERFACE, STAFF_INTERFACE, public
@@ -42,6 +43,7 @@ def _login(interface: str, template: str, default_next: str):
             db.session.commit()  # keep the failure counters
             form.password.errors.append(str(refusal))
             return render_template(template, form=form), 401 if refusal.reason != "throttled" else 429
+        record_activity(db.session, patron.id, "login")  # written once this commit succeeded
         db.session.commit()
         session.clear()  # a new session on login: nothing carried over from before
         login_user(patron)
