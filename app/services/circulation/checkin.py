@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.models import AccountLine, Item, ItemTransfer, Library, Loan, LoanHistory, Patron, Privacy, TransferReason
 from app.services import fines
+from app.services.activity import record_activity
 from app.services.holds_hooks import find_hold_for_checked_in_item
 from app.services.rules import effective_rules
 from app.services.settings import get_preference
@@ -130,6 +131,7 @@ def check_in(session: Session, item: Item | None, library: Library | str, actor:
         outcome.patron = loan.patron
         history, fine, calculation = close_loan(session, loan, library_code, actor, at)
         outcome.history, outcome.fine = history, fine
+        record_activity(session, outcome.patron.id, "check_in", at)
         if fine is not None and calculation is not None:
             outcome.alert(Code.OVERDUE_FINE_CHARGED, days=calculation.days_late, amount=fines.money(fine.amount))
     if item.is_lost:

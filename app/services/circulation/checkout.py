@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.models import Hold, Item, Library, Loan, Patron
+from app.services.activity import record_activity
 from app.services.audit import record_audit
 from app.services.holds_hooks import (
     allocated_hold_for_item,
@@ -147,6 +148,7 @@ def check_out(session: Session, patron: Patron | None, item: Item | None, librar
         return outcome
     outcome.messages.extend(done)
     outcome.loan = loan
+    record_activity(session, patron.id, "check_out", at)  # written after the caller's commit
     return outcome
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.models import Item, Loan, Patron
 from app.services import fines
+from app.services.activity import record_activity
 from app.services.holds_hooks import holds_blocking_renewal
 
 from .checkin import fine_policy
@@ -75,4 +76,5 @@ def renew_loan(session: Session, loan: Loan, actor: Patron | None, *, renewed_at
     session.flush()
     outcome.renewed, outcome.due_at = True, loan.due_at
     outcome.alert(Code.RENEWED, due=clock.local(loan.due_at).date().isoformat())
+    record_activity(session, loan.patron_id, "renewal", at)
     return outcome

@@ -1,0 +1,123 @@
+"""Each channel reports its activity: desk check out / check in / renew, OPAC renewal (logins are
+in test_activity). Each updates ``lastseen`` only when its trigger is selected."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Loan, Patron
+from app.services import activity, circulation
+from app.services.settings import ACTIVITY_TRIGGERS, set_preference
+
+from .conftest import csrf_token_from, login_as
+from .test_circulation_fixtures import MONDAY, Desk, desk, frozen  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memory():
+    activity.default_tracker.forget()
+    yield
+    activity.default_tracker.forget()
+
+
+def _select(session, *triggers: str) -> None:
+    set_preference(session, "TrackLastPatronActivityTriggers", ",".join(triggers), actor_id=None)
+    session.commit()
+
+
+def _everything_but(trigger: str) -> tuple[str, ...]:
+    return tuple(t for t in ACTIVITY_TRIGGERS if t != trigger)
+
+
+def _lastseen(session, patron_id: int):
+    session.rollback()
+    return session.scalar(select(Patron.lastseen).where(Patron.id == patron_id))
+
+
+def _staff_token(client, desk: Desk) -> str:
+    desk.make.staff("circulate", userid="desk-user", password="pw-desk")
+    desk.session.commit()
+    assert login_as(client, "desk-user", "pw-desk", staff=True).status_code == 302
+    return csrf_token_from(client.get("/staff/").get_data(as_text=True))
+
+
+def _lend(desk: Desk) -> Loan:
+    outcome = desk.check_out()
+    assert outcome.ok
+    desk.session.commit()
+    return outcome.loan
+
+
+def desk_check_out(client, desk: Desk) -> None:
+    token = _staff_token(client, desk)
+    response = client.post(f"/staff/circulation/patrons/{desk.patron.id}/checkout",
+                           data={"barcode": desk.item.barcode}, headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:3000]
+
+
+def desk_check_in(client, desk: Desk) -> None:
+    token = _staff_token(client, desk)
+    response = client.post("/staff/circulation/checkin", data={"barcode": desk.item.barcode},
+                           headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 200
+
+
+def desk_renew(client, desk: Desk) -> None:
+    loan_id = desk.session.scalar(select(Loan.id).where(Loan.item_id == desk.item.id))
+    token = _staff_token(client, desk)
+    response = client.post(f"/staff/circulation/loans/{loan_id}/renew", data={"where": "desk"},
+                           headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 200
+
+
+def opac_renew(client, desk: Desk) -> None:
+    loan_id = desk.session.scalar(select(Loan.id).where(Loan.item_id == desk.item.id))
+    assert login_as(client, desk.patron.cardnumber, "secret").status_code == 302
+    token = csrf_token_from(client.get("/account").get_data(as_text=True))
+    assert client.post(f"/account/loans/{loan_id}/renew", data={"csrf_token": token}).status_code == 302
+
+
+CHANNELS = [
+    # (what happens, the trigger it reports, whether a loan must exist first)
+    (desk_check_out, "check_out", False),
+    (desk_check_in, "check_in", True),
+    (desk_renew, "renewal", True),
+    (opac_renew, "renewal", True),
+]
+
+
+@pytest.mark.parametrize("selected", [True, False], ids=["selected", "not selected"])
+@pytest.mark.parametrize("action,trigger,needs_loan", CHANNELS, ids=[c[0].__name__ for c in CHANNELS])
+def test_each_circulation_channel_updates_last_seen_only_when_its_trigger_is_selected(
+        client, desk, session, action, trigger, needs_loan, selected):
+    session.commit()
+    if needs_loan:
+        _lend(desk)  # before any trigger is selected: records nothing
+    assert _lastseen(session, desk.patron.id) is None
+    _select(session, *((trigger,) if selected else _everything_but(trigger)))
+    if action is opac_renew and not selected:
+        _select(session, *_everything_but(trigger)[1:])  # not "login" either: the patron logs in first
+    action(client, desk)
+    assert _lastseen(session, desk.patron.id) == (MONDAY if selected else None)
+
+
+def test_a_refused_checkout_is_not_activity(client, desk, session):
+    desk.patron.card_lost = True
+    session.commit()
+    _select(session, "check_out")
+    desk_check_out(client, desk)
+    session.rollback()
+    assert session.scalar(select(Loan).where(Loan.item_id == desk.item.id)) is None
+    assert _lastseen(session, desk.patron.id) is None
+
+
+def test_an_offline_checkout_reports_the_time_it_happened(app, desk, session):
+    session.commit()
+    _select(session, "check_out")
+    earlier = MONDAY.replace(hour=8)
+    with db.unit_of_work() as unit:
+        outcome = circulation.check_out(unit, unit.get(Patron, desk.patron.id), unit.merge(desk.item), "CPL", None,
+                                        no_block=True, checked_out_at=earlier, channel="offline")
+        assert outcome.ok
+    assert _lastseen(session, desk.patron.id) == earlier
