@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.extensions import db
 from app.services import housekeeping
+from app.services.holds import jobs as hold_jobs
 
 log = logging.getLogger("carrel.jobs")
 
@@ -79,6 +80,24 @@ def purge_stale_login_throttles(app: Flask) -> int | None:
                       lambda session: housekeeping.purge_stale_login_throttles(session, now=clock.now(), window=window))
 
 
+def expire_holds(app: Flask) -> int | None:
+    """Expire holds whose "not needed after" date has passed (they can be brought back)."""
+    return run_locked(app, "expire-holds", lambda session: hold_jobs.expire_holds(session, clock.today()))
+
+
+def resume_suspended_holds(app: Flask) -> int | None:
+    """Resume suspended holds whose resume date has come, at their place in the queue."""
+    return run_locked(app, "resume-suspended-holds",
+                      lambda session: hold_jobs.resume_due_holds(session, clock.today()))
+
+
+def handle_long_waiting_holds(app: Flask) -> int | None:
+    """Mark holds left on the pickup shelf past the pickup delay as long waiting, then cancel,
+    suspend or leave them as LongWaitingHoldsAction says."""
+    return run_locked(app, "handle-long-waiting-holds",
+                      lambda session: hold_jobs.handle_long_waiting_holds(session, clock.today()))
+
+
 @dataclass(frozen=True)
 class Job:
     id: str
@@ -93,6 +112,9 @@ class Job:
 JOBS: dict[str, Job] = {job.id: job for job in (
     Job("purge-expired-api-tokens", purge_expired_api_tokens, dt.timedelta(hours=1)),
     Job("purge-stale-login-throttles", purge_stale_login_throttles, dt.timedelta(minutes=30)),
+    Job("expire-holds", expire_holds, dt.timedelta(days=1)),
+    Job("resume-suspended-holds", resume_suspended_holds, dt.timedelta(hours=1)),
+    Job("handle-long-waiting-holds", handle_long_waiting_holds, dt.timedelta(days=1)),
 )}
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import Hold, HoldStatus, Item, Loan, Patron, Title
+from app.models import Hold, HoldStatus, Item, Loan, Patron, Privacy
+from app.services.holds.queue import lock_title, queue_changed
 
 WAITING_STATUSES = (HoldStatus.PULLED, HoldStatus.LONG_WAITING)
 ALLOCATED_STATUSES = (HoldStatus.READY_TO_PULL, HoldStatus.IN_TRANSIT)
@@ -77,13 +78,22 @@ def allocated_hold_for_item(session: Session, item: Item) -> Hold | None:
 
 def fill_hold_at_checkout(session: Session, hold: Hold, actor: Patron | None, at: dt.datetime) -> None:
     """The hold's patron takes the item it waits with: the hold is filled and leaves the queue
-    (its queue key freed; the title's queue version bumped under the title's row lock)."""
-    title = session.get(Title, hold.title_id, with_for_update=True)
+    for good (its queue key freed; the title's queue version bumped under the title's row lock).
+    The filled hold stays as history, anonymised at once for a patron who keeps none."""
+    title = lock_title(session, hold.title_id)
     hold.transition(HoldStatus.FILLED, actor_id=actor.id if actor else None, reason="checked out", at=at)
     hold.queue_key = None
     hold.finished_at = at
-    if title is not None:
-        title.hold_queue_version += 1
+    patron = hold.patron
+    if patron is not None and patron.privacy is Privacy.NEVER_KEEP:
+        hold.anonymized = True
+        hold.patron = None
+        if hold.placed_by_id == patron.id:
+            hold.placed_by_id = None
+        for entry in hold.history:
+            if entry.actor_id == patron.id:
+                entry.actor_id = None
+    queue_changed(title)
     session.flush()
 
 
@@ -93,6 +103,7 @@ def release_allocation(session: Session, hold: Hold, actor: Patron | None, at: d
     hold in transit is left for the holds service to sort out."""
     if hold.status is not HoldStatus.READY_TO_PULL:
         return
+    queue_changed(lock_title(session, hold.title_id))
     hold.transition(HoldStatus.QUEUED, actor_id=actor.id if actor else None,
                     reason="allocated copy checked out to another patron", at=at)
     hold.allocated_item_id = None

@@ -117,6 +117,12 @@ PREFERENCES: tuple[Preference, ...] = (
                "Queue jump: a copy at a pickup library may go to a patron picking up there who is near the front."),
     Preference("LocalHoldsPriorityTopN", "int", 3, "holds", "How near the front a patron must be to jump the queue."),
     Preference("AllowHoldPolicyOverride", "bool", False, "holds", "Staff may place holds the rules would refuse."),
+    Preference("ReservesControlBranch", "choice", "PatronLibrary", "holds",
+               "Whose hold rules apply: the patron's home library or the item's home library.",
+               ("PatronLibrary", "ItemHomeLibrary")),
+    Preference("AllowHoldsOnDamagedItems", "bool", True, "holds", "Damaged copies may be put on hold."),
+    Preference("AllowHoldsOnPatronsPossessions", "bool", True, "holds",
+               "Patrons may place a hold on a copy they already have on loan."),
     # Patrons and privacy
     Preference("TrackLastPatronActivityTriggers", "multiple", frozenset(), "patrons",
                "Activities that update a patron's last-seen date (empty: off).", ACTIVITY_TRIGGERS),
