@@ -35,3 +35,4 @@ from .sip import SipAccount, SipInstitution  # noqa: F401
 from .offline import OfflineAction, OfflineStatus, PendingOfflineOperation  # noqa: F401
 from .api_client import ApiClient, ApiToken  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
+from .privacy import PurgeRun, PurgeStatus  # noqa: F401
