@@ -26,8 +26,9 @@ VERSION_TABLE = "alembic_version"
 
 
 def _scratch_name() -> str:
-    worker = os.environ.get("PYTEST_XDIST_WORKER")  # one scratch database per xdist worker
-    return f"{SCRATCH_DATABASE}_{worker}" if worker else SCRATCH_DATABASE
+    """One scratch database per test process: several people (and xdist workers) may run the
+    suite against one server at once, and a shared name would let one run drop another's."""
+    return f"{SCRATCH_DATABASE}_{os.getpid()}"
 
 
 def _drop_database(conn, backend: str, name: str) -> None:
