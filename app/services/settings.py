@@ -133,6 +133,8 @@ PREFERENCES: tuple[Preference, ...] = (
                "The scheduled purge deletes patrons inactive for this many months (0: off)."),
     Preference("PurgeInactivePatronsCategories", "text", "", "privacy",
                "Comma list of category codes the scheduled purge may delete (empty: all but staff)."),
+    Preference("PurgeInactivePatronsLibraries", "text", "", "privacy",
+               "Comma list of home library codes whose patrons the scheduled purge may delete (empty: all)."),
     Preference("BorrowerMandatoryField", "text", "surname,cardnumber", "patrons", "Fields a patron record must have."),
     # Offline and interfaces
     Preference("AllowOfflineCirculation", "bool", False, "circulation", "Enable the offline circulation page and .koc uploads."),
