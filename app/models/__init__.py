@@ -36,3 +36,4 @@ from .offline import OfflineAction, OfflineStatus, PendingOfflineOperation  # no
 from .api_client import ApiClient, ApiToken  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
 from .privacy import PurgeRun, PurgeStatus  # noqa: F401
+from .patron_import import ImportJobStatus, PatronImportJob  # noqa: F401
