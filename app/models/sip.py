@@ -1,10 +1,16 @@
-"""SIP2 institutions (policies reported in ACS status) and kiosk accounts."""
+"""SIP2 institutions (policies reported in ACS status), kiosk accounts, the transactions kept
+so a retried request is answered without being done twice, and item properties kiosks store."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, Code, TimestampMixin
+from app import clock
+
+from .base import Base, Code, TimestampMixin, UTCDateTime
 
 
 class SipInstitution(TimestampMixin, Base):
@@ -57,3 +63,36 @@ class SipAccount(TimestampMixin, Base):
     @property
     def hidden_field_codes(self) -> set[str]:
         return {c.strip().upper() for c in self.hidden_fields.split(",") if c.strip()}
+
+
+class SipTransaction(Base):
+    """The answer to one SIP2 request that changed something (a checkout, a renewal...), kept
+    for a few days under the request's identity: a kiosk that lost the answer and sends the
+    request again is answered the same, and nothing is done twice."""
+
+    __tablename__ = "sip_transactions"
+    __table_args__ = (
+        UniqueConstraint("account_id", "message_code", "patron_ref", "item_ref", "transaction_date",
+                         name="uq_sip_transactions_request"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("sip_accounts.id", ondelete="CASCADE"), nullable=False)
+    message_code: Mapped[str] = mapped_column(String(2), nullable=False)
+    patron_ref: Mapped[str] = mapped_column(String(64), nullable=False)  # AA as sent ("" when none)
+    item_ref: Mapped[str] = mapped_column(String(64), nullable=False)  # AB, AJ, CG... as sent
+    transaction_date: Mapped[str] = mapped_column(String(18), nullable=False)  # the request's, verbatim
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)  # code, fixed, fields
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now, nullable=False, index=True)
+
+
+class SipItemProperties(Base):
+    """The free-text item properties (CH) a kiosk stored with an item status update (19)."""
+
+    __tablename__ = "sip_item_properties"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    properties: Mapped[str] = mapped_column(String(255), nullable=False)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("sip_accounts.id", ondelete="SET NULL"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now, onupdate=clock.now,
+                                                    nullable=False)
