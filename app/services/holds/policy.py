@@ -75,7 +75,7 @@ class PlacementPolicy:
         self.on = on or clock.today()
         self.items: list[Item] = list(session.scalars(
             select(Item).where(Item.title_id == title.id, Item.withdrawn.is_(False))
-            .order_by(Item.enumchron, Item.id)))
+            .order_by(func.coalesce(Item.enumchron, ""), Item.id)))
         ids = [item.id for item in self.items]
         self.loans: dict[int, int] = {item_id: patron_id for item_id, patron_id in session.execute(
             select(Loan.item_id, Loan.patron_id).where(Loan.item_id.in_(ids)))} if ids else {}
