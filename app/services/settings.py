@@ -135,6 +135,8 @@ PREFERENCES: tuple[Preference, ...] = (
                "Comma list of category codes the scheduled purge may delete (empty: all but staff)."),
     Preference("PurgeInactivePatronsLibraries", "text", "", "privacy",
                "Comma list of home library codes whose patrons the scheduled purge may delete (empty: all)."),
+    Preference("minPasswordLength", "int", 3, "patrons",
+               "Shortest password a patron may be given (imported passwords included)."),
     Preference("BorrowerMandatoryField", "text", "surname,cardnumber", "patrons", "Fields a patron record must have."),
     # Offline and interfaces
     Preference("AllowOfflineCirculation", "bool", False, "circulation", "Enable the offline circulation page and .koc uploads."),
