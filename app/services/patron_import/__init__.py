@@ -13,7 +13,7 @@ commits (one transaction: all or nothing) and sends welcome emails after the com
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -40,8 +40,17 @@ def import_patrons(session: Session, source: Source, options: ImportOptions, act
     """Check every row, then (unless a dry run, or bad rows without ``skip_bad_rows``) create or
     overwrite patrons. Flushes, never commits. Raises ImportFileRefused for a file or options
     that cannot be read at all (unknown columns, no header, an unknown match field)."""
-    started = time.perf_counter()
     stream = open_binary(source)
+    try:
+        return _import(session, stream, options, actor, progress, channel)
+    finally:
+        if stream is not source:
+            stream.close()
+
+
+def _import(session: Session, stream: BinaryIO, options: ImportOptions, actor: Patron | None,
+            progress: Progress | None, channel: str) -> ImportResult:
+    started = time.perf_counter()
     total = count_lines(stream)
     report = progress or (lambda _phase, _done, _total: None)
     reference = Reference.load(session)
