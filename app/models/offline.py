@@ -47,3 +47,12 @@ class PendingOfflineOperation(Base):
     uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now, nullable=False)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("patrons.id", ondelete="SET NULL"))
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    processed_by_id: Mapped[int | None] = mapped_column(ForeignKey("patrons.id", ondelete="SET NULL"), index=True)
+    # What processing did, as a stable code (``checked_out``, ``item_not_found``...) beside the
+    # human ``result``; the loan it made or closed, kept after the loan moves to history.
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    loan_id: Mapped[int | None] = mapped_column(Integer)
+
+    @property
+    def is_done(self) -> bool:
+        return self.status is OfflineStatus.APPLIED
