@@ -5,7 +5,9 @@ from flask import abort, render_template, request
 
 from app.extensions import db
 from app.models import Title
+from app.services.holds import queue_length
 from app.services.search import DEFAULT_PER_PAGE, holdings, search_titles
+from app.services.settings import get_preference
 
 from ..access import public
 from ..htmx import render_page_or_fragment
@@ -34,4 +36,6 @@ def search():
 @public
 def title(title_id: int):
     record = db.session.get(Title, title_id) or abort(404)
-    return render_template("opac/title.html", title=record, holdings=holdings(db.session, record))
+    return render_template("opac/title.html", title=record, holdings=holdings(db.session, record),
+                           hold_count=queue_length(db.session, record.id),
+                           holds_taken=get_preference(db.session, "OPACHoldRequests"))
