@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
     from .staff import bp as staff_bp
     from .staff.admin import bp as admin_bp
     from .staff.circulation import bp as circulation_bp
+    from .staff.tools import bp as tools_bp
 
     register_context(app)
     app.register_blueprint(health_bp)
@@ -20,3 +21,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(admin_bp, url_prefix="/staff/admin")
     app.register_blueprint(circulation_bp, url_prefix="/staff/circulation")
+    app.register_blueprint(tools_bp, url_prefix="/staff/tools")

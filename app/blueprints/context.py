@@ -16,7 +16,7 @@ STAFF_AREAS: tuple[tuple[str, str, str | None], ...] = (
     ("Circulation", "circulation.desk", "circulate"),
     ("Patrons", "staff.patrons", "patrons"),
     ("Holds", "staff.holds", "holds"),
-    ("Tools", "staff.tools", "import"),
+    ("Tools", "tools.index", "import"),
     ("Offline circulation", "staff.offline", "offline_circulation"),
     ("Privacy", "staff.privacy", "privacy"),
     ("Administration", "admin.index", "administration"),

@@ -65,12 +65,6 @@ def holds():
                            summary="Title queues and the single holds report of what to pull and where to send it.")
 
 
-@bp.get("/tools")
-@staff_required("import")
-def tools():
-    return render_template("staff/area.html", area="Tools", summary="Import patrons from Koha's patron CSV.")
-
-
 @bp.get("/offline")
 @staff_required("offline_circulation")
 def offline():
