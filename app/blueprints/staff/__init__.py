@@ -58,13 +58,6 @@ def patron_detail(patron_id: int):
     return render_template("staff/patron_detail.html", **{**panel_context(patron), **account_context(patron)})
 
 
-@bp.get("/holds")
-@staff_required("holds")
-def holds():
-    return render_template("staff/area.html", area="Holds",
-                           summary="Title queues and the single holds report of what to pull and where to send it.")
-
-
 @bp.get("/offline")
 @staff_required("offline_circulation")
 def offline():
@@ -72,13 +65,6 @@ def offline():
         PendingOfflineOperation.status != "applied"))
     return render_template("staff/area.html", area="Offline circulation",
                            summary=f"{pending} offline action(s) waiting to be processed.")
-
-
-@bp.get("/privacy")
-@staff_required("privacy")
-def privacy():
-    return render_template("staff/area.html", area="Privacy",
-                           summary="Anonymise loan history and purge inactive patrons.")
 
 
 from . import patron_actions  # noqa: E402,F401  (pay, write off, add a fee)
