@@ -8,7 +8,22 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, Numeric, String, Text, func, inspect, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    Time,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from app import clock
@@ -49,10 +64,12 @@ def _default(column):
     return default.arg if default is not None and default.is_scalar else None
 
 
-def plausible_value(column, i: int):
+def plausible_value(column, i: int, salt: int = 0):
     """A value of the column's type, different for each column index ``i`` (so swapped columns
-    show) and different from the column's default (so a default cannot pass for a stored value)."""
+    show) and different from the column's default (so a default cannot pass for a stored value).
+    ``salt`` makes a second row of one model differ from the first (unique columns)."""
     kind = column.type
+    i += 1000 * salt
     if isinstance(kind, UTCDateTime):
         return BASE_TIME + dt.timedelta(days=i, minutes=i)
     if isinstance(kind, StrEnumType):
@@ -62,6 +79,8 @@ def plausible_value(column, i: int):
         return not _default(column) if isinstance(_default(column), bool) else True
     if isinstance(kind, Integer):
         return 100 + i
+    if isinstance(kind, Float):  # before Numeric, its base class
+        return 1234.5 + i
     if isinstance(kind, Numeric):
         scale = kind.scale or 0
         return Decimal(f"{1234 + i}.{'5' * scale}") if scale else Decimal(1234 + i)
@@ -69,22 +88,49 @@ def plausible_value(column, i: int):
         return BASE_TIME + dt.timedelta(days=i)
     if isinstance(kind, Date):
         return BASE_DATE + dt.timedelta(days=i)
+    if isinstance(kind, Time):
+        return dt.time(13, 45, 10 + i)
     if isinstance(kind, JSON):
         return JSON_VALUE
+    if isinstance(kind, LargeBinary):
+        return bytes(range(256)) + f"{column.key} {i}".encode()  # every byte value, NUL included
     if isinstance(kind, Text):
         return f"{column.key} {i}: Ünïcode ✓ – «text»\nsecond line"
     if isinstance(kind, String):
         value = f"{column.key}-{i}-é"
         length = kind.length or len(value)
-        return value if len(value) <= length else "ABCDEFGHIJ"[:length]
+        return value if len(value) <= length else "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[salt:salt + length]
     raise AssertionError(f"no plausible value for {column} of type {kind!r}")
 
 
 # --- parents every model can point at --------------------------------------------------------------
 
+MODEL_OF_TABLE = {mapper.local_table.name: mapper.class_ for mapper in Base.registry.mappers}
+
+
+class Parents:
+    """Two rows of each table a foreign key points at, so two foreign keys to one table get
+    different rows: the common ones built by hand, any other built by ``build_values`` on first
+    use (a new model's parents need no code here)."""
+
+    def __init__(self, session, rows: dict[str, list]):
+        self.session, self._rows, self.building = session, rows, set()
+
+    def rows(self, table: str) -> list:
+        if table not in self._rows:
+            model = MODEL_OF_TABLE[table]
+            overrides = next(iter(VARIANTS.get(model, {None: {}}).values()))
+            self.building.add(table)
+            made = [model(**build_values(model, self, overrides, salt=salt)) for salt in (1, 2)]
+            self.building.discard(table)
+            self.session.add_all(made)
+            self.session.flush()
+            self._rows[table] = made
+        return self._rows[table]
+
+
 @pytest.fixture
-def parents(make, session):
-    """Two rows of each referenced table, so two foreign keys to one table get different rows."""
+def parents(make, session) -> Parents:
     libraries = [make.library("RTA"), make.library("RTB")]
     patrons = [make.patron(library="RTA"), make.patron(library="RTB")]
     titles = [make.title(), make.title()]
@@ -104,20 +150,21 @@ def parents(make, session):
     for rows in others.values():
         session.add_all(rows)
     session.flush()
-    return {
+    return Parents(session, {
         "libraries": libraries, "patrons": patrons, "titles": titles, "items": items,
         "patron_categories": [make.category("PT")], "item_types": [make.item_type("BK")], **others,
-    }
+    })
 
 
 def _is_generated_key(column) -> bool:
     table = column.table
-    return column.primary_key and isinstance(column.type, Integer) and len(table.primary_key.columns) == 1
+    return (column.primary_key and isinstance(column.type, Integer) and len(table.primary_key.columns) == 1
+            and not column.foreign_keys and column.autoincrement in (True, "auto"))
 
 
-def build_values(model, parents, overrides=None) -> dict:
+def build_values(model, parents: Parents, overrides=None, salt: int = 0) -> dict:
     """Every column of ``model``: foreign keys from ``parents``, the rest from ``plausible_value``."""
-    used = {table: itertools.cycle(rows) for table, rows in parents.items()}
+    used: dict[str, itertools.cycle] = {}
     values = {}
     for i, prop in enumerate(inspect(model).column_attrs):
         column = prop.columns[0]
@@ -125,10 +172,14 @@ def build_values(model, parents, overrides=None) -> dict:
             continue
         if column.foreign_keys:
             target = next(iter(column.foreign_keys)).column
-            parent = next(used[target.table.name])
+            table = target.table.name
+            if table in parents.building:  # a self-reference while building a parent row
+                values[prop.key] = None
+                continue
+            parent = next(used.setdefault(table, itertools.cycle(parents.rows(table))))
             values[prop.key] = getattr(parent, inspect(type(parent)).get_property_by_column(target).key)
         else:
-            values[prop.key] = plausible_value(column, i)
+            values[prop.key] = plausible_value(column, i, salt)
     values.update(overrides or {})
     return values
 
