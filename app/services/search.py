@@ -35,6 +35,7 @@ MATCH_CAP = 1000  # matches ranked and counted per query; beyond it people are a
 TIME_BUDGET_MS = 2000
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 64
+SQLITE_CHECK_EVERY = 100_000
 MIN_PREFIX = 3  # shorter prefixes ("a*") would touch most of the index
 
 FTS_TABLE = "titles_fts"
@@ -344,7 +345,9 @@ def _run_within_budget(session: Session, budget_ms: int, work):
             if dialect == "sqlite":
                 raw = connection.connection.dbapi_connection
                 deadline = time.monotonic() + budget_ms / 1000
-                raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+                # Checked every SQLITE_CHECK_EVERY virtual-machine steps (about a millisecond): each
+                # check takes the GIL, so checking often would serialise concurrent searches.
+                raw.set_progress_handler(lambda: int(time.monotonic() > deadline), SQLITE_CHECK_EVERY)
                 try:
                     return work()
                 finally:
