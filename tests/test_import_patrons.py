@@ -161,7 +161,7 @@ def test_every_kind_of_bad_row_is_listed_and_nothing_is_written(app, library, ma
         3: "surname is required",
         4: "unknown library code 'NOPE'",
         5: "unknown patron category code 'NOPE'",
-        6: "dateofbirth: 'not-a-date' is not a date (YYYY-MM-DD or YYYY-MM-DD)",
+        6: "dateofbirth: 'not-a-date' is not a date (YYYY-MM-DD)",
         7: "cardnumber 2001 is also on line 2",
         8: "userid good1 is also on line 2",
         9: "userid taken belongs to another patron",

@@ -85,13 +85,14 @@ class RowReader:
     def _converter(self, column: str) -> Callable[[str], Any]:
         ref = self.reference
         if column in C.DATE_COLUMNS:
-            example = DATE_FORMAT_EXAMPLES.get(ref.dateformat, "YYYY-MM-DD")
+            example = "YYYY-MM-DD" + (f" or {DATE_FORMAT_EXAMPLES[ref.dateformat]}"
+                                      if ref.dateformat in DATE_FORMAT_EXAMPLES and ref.dateformat != "iso" else "")
 
             def date(text: str) -> dt.date:
                 try:
                     return parse_date(text, ref.dateformat)
                 except ValueError:
-                    raise CellError(f"{column}: {text!r} is not a date (YYYY-MM-DD or {example})") from None
+                    raise CellError(f"{column}: {text!r} is not a date ({example})") from None
             return date
         if column in C.BOOLEAN_COLUMNS:
             def boolean(text: str) -> bool:
