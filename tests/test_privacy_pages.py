@@ -138,3 +138,24 @@ def test_anonymise_now(client, officer, make, session):
     session.rollback()
     assert session.scalars(select(LoanHistory.patron_id)).one() is None
     assert session.scalars(select(AuditEntry.info).where(AuditEntry.action == "ANONYMISE")).one()["loans"] == 1
+
+
+# --- the OPAC -----------------------------------------------------------------------------------
+
+def test_patrons_choose_their_privacy_in_the_opac_only_when_the_library_allows(client, make, session):
+    patron = make.patron(userid="reader", password="pw")
+    session.add(LoanHistory(loan_id=7, patron_id=patron.id, issued_at=LONG_AGO, due_at=LONG_AGO, returned_at=LONG_AGO))
+    session.commit()
+    login_as(client, "reader", "pw")
+    assert client.get("/account/privacy").status_code == 404
+    set_preference(session, "OPACPrivacy", "1", actor_id=None)
+    session.commit()
+    page = _html(client.get("/account/privacy"))
+    assert re.search(r'<input checked[^>]*value="default"|value="default"[^>]*checked', page)
+    token = csrf_token_from(page)
+    response = client.post("/account/privacy", data={"privacy": "never_keep", "csrf_token": token}, follow_redirects=True)
+    assert "1 past loan(s)" in _html(response)
+    session.rollback()
+    assert session.scalar(select(Patron.privacy).where(Patron.id == patron.id)) is Privacy.NEVER_KEEP
+    assert session.scalars(select(LoanHistory.patron_id)).one() is None
+    assert client.post("/account/privacy", data={"privacy": "everything", "csrf_token": token}).status_code == 400

@@ -14,6 +14,7 @@ import math
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from app import clock
 from app.extensions import db
@@ -36,9 +37,9 @@ DEFAULT_YEARS_INACTIVE = 2
 
 def _criteria_form(formdata) -> CriteriaForm:
     form = CriteriaForm(formdata=formdata)
-    form.categories.choices = [(c.code, f"{c.description} ({c.code})")
+    form.categories.choices = [SelectChoice(c.code, f"{c.description} ({c.code})")
                                for c in db.session.scalars(select(PatronCategory).order_by(PatronCategory.description))]
-    form.libraries.choices = [(lib.code, f"{lib.name} ({lib.code})")
+    form.libraries.choices = [SelectChoice(lib.code, f"{lib.name} ({lib.code})")
                               for lib in db.session.scalars(select(Library).order_by(Library.name))]
     return form
 
