@@ -75,6 +75,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SIP2_IDLE_TIMEOUT", 900, int, "seconds before an idle SIP2 connection is closed"),
     Setting("SIP2_LOGIN_TIMEOUT", 60, int, "seconds an unauthenticated SIP2 connection may take to log in"),
     Setting("SIP2_MAX_PER_ADDRESS", 50, int, "most SIP2 connections from one address"),
+    Setting("SIP2_WORKERS", 8, int, "threads answering SIP2 messages (database work), shared by every listener"),
+    Setting("SIP2_CURRENCY", "USD", str, "ISO 4217 currency of fee amounts sent to kiosks (BH)"),
+    Setting("SIP2_PIN_MAX_FAILURES", 5, int, "wrong patron PINs (AD) for one patron before its PIN checks pause"),
+    Setting("SIP2_PIN_MAX_FAILURES_CONNECTION", 10, int, "wrong patron PINs on one SIP2 connection before its PIN checks pause"),
+    Setting("SIP2_PIN_LOCK_SECONDS", 900, int, "how long paused PIN checks stay refused"),
     Setting("MAIL_TRANSPORT", "outbox", str, "smtp | outbox (writes messages to MAIL_OUTBOX_DIR, for development and tests)"),
     Setting("MAIL_OUTBOX_DIR", "instance/outbox", str, "folder for the outbox transport"),
     Setting("SMTP_HOST", "localhost", str, "SMTP server"),
@@ -120,6 +125,13 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
         raise ConfigError("CARREL_MAIL_TRANSPORT must be smtp or outbox")
     if config["SIP2_SERIAL_PARITY"] not in {"N", "E", "O"}:
         raise ConfigError("CARREL_SIP2_SERIAL_PARITY must be N, E or O")
+    if not (len(config["SIP2_CURRENCY"]) == 3 and config["SIP2_CURRENCY"].isascii()
+            and config["SIP2_CURRENCY"].isalpha() and config["SIP2_CURRENCY"].isupper()):
+        raise ConfigError("CARREL_SIP2_CURRENCY must be a three-letter ISO 4217 code such as USD or EUR")
+    for name in ("SIP2_WORKERS", "SIP2_PIN_MAX_FAILURES", "SIP2_PIN_MAX_FAILURES_CONNECTION", "SIP2_MAX_MESSAGE",
+                 "SIP2_MAX_PER_ADDRESS"):
+        if config[name] < 1:
+            raise ConfigError(f"CARREL_{name} must be at least 1")
     if any(item.startswith("tls:") for item in config["SIP2_LISTENERS"]) and not (
         config["SIP2_TLS_CERT"] and config["SIP2_TLS_KEY"]
     ):

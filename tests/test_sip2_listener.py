@@ -286,7 +286,7 @@ def test_sc_status_reports_the_institution_policy_with_a_valid_checksum(connect)
     response = kiosk.exchange(b"9900802.00AY1AZFCA0\r")
     assert response.startswith(b"98YYNYNY030003")
     assert response[32:36] == b"2.00"
-    assert b"AOCPL|AMCenterville Public Library|BXNNNNYYYNNNNNNNNN|ANLOC1|AY1AZ" in response
+    assert b"AOCPL|AMCenterville Public Library|BXYYYYYYYYYYYYYYYY|ANLOC1|AY1AZ" in response
     assert codec.verify_checksum(response)
 
 
@@ -302,7 +302,7 @@ def test_sc_status_decodes_with_the_strict_pysip2_codec(connect):
     assert isinstance(status, pysip2.ACSStatusResponse) and decoded.sequence_number == 1
     assert (status.online_status, status.checkin_ok, status.checkout_ok, status.offline_ok) == ("Y", "Y", "N", "Y")
     assert (status.timeout_period, status.retries_allowed, status.protocol_version) == ("030", "003", "2.00")
-    assert status.institution_id == "CPL" and status.supported_messages == "NNNNYYYNNNNNNNNN"
+    assert status.institution_id == "CPL" and status.supported_messages == "YYYYYYYYYYYYYYYY"
     assert isinstance(pysip2.decode_message(kiosk.exchange(b"garbage\r") + b"\r").message, pysip2.RequestSCResend)
 
 
@@ -328,7 +328,7 @@ def test_garbage_and_bad_checksums_get_96_and_the_connection_stays_usable(connec
     assert kiosk.exchange(LOGIN) == b"941"
     assert kiosk.exchange(b"hello\r") == b"96"
     assert kiosk.exchange(b"\r") == b"96"
-    assert kiosk.exchange(b"2300120060101    084237AOCPL|AA999999|AD6789|AC|\r") == b"96"  # not supported yet
+    assert kiosk.exchange(b"4200AOCPL|AA999999|\r") == b"96"  # no such message
     assert kiosk.exchange(b"9900802.00\r").startswith(b"98")
 
 

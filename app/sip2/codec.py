@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -180,12 +181,23 @@ class Message:
 # ---------------------------------------------------------------------------------------------
 # Checksums
 
-_TRAILER = re.compile(rb"AY([0-9])AZ([0-9A-Fa-f]{4})\Z")
+# Clients that forget to zero-pad (PyPI ``sip2`` writes ``format(x, "X")``) send 1-3 digits; after
+# "AY<digit>AZ" the digits are unambiguous, so they are read by value. A lone AZ needs all four.
+_TRAILER = re.compile(rb"AY([0-9])AZ([0-9A-Fa-f]{1,4})\Z")
 _LONE_AZ = re.compile(rb"AZ([0-9A-Fa-f]{4})\Z")
+_ASCII = frozenset({"ascii", "us-ascii", "646"})
+
+
+def _plain_ascii(text: str) -> str:
+    """Accents dropped (NFKD, combining marks removed), as Evergreen does for ASCII accounts."""
+    return "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
 
 
 def encode(text: str, encoding: str = "utf-8") -> bytes:
-    """The bytes that go on the wire; characters the encoding lacks become '?'."""
+    """The bytes that go on the wire; characters the encoding lacks become '?' (for ASCII,
+    accented letters lose their accents first: "Piège" is sent as "Piege")."""
+    if encoding.lower() in _ASCII and not text.isascii():
+        text = _plain_ascii(text)
     return text.encode(encoding, errors="replace")
 
 
@@ -208,8 +220,8 @@ def verify_checksum(message: str | bytes, encoding: str = "utf-8") -> bool:
 
 def has_trailer(raw: str | bytes) -> bool:
     """Whether ``raw`` ends like a message under error detection (AY?AZ???? or AZ????)."""
-    data = encode(raw) if isinstance(raw, str) else raw
-    return _LONE_AZ.search(data.rstrip(b"\r\n")) is not None
+    data = (encode(raw) if isinstance(raw, str) else raw).rstrip(b"\r\n")
+    return _TRAILER.search(data) is not None or _LONE_AZ.search(data) is not None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,11 @@ Behaviour that is protocol rather than library policy, following Koha (the basel
 unreadable or unknown messages and bad checksums get 96; 97 gets the last response byte for byte
 (96 if there is none); a recognised message other than 93 before login closes the connection
 without a reply; a recognised but not yet supported message after login gets 96; a handler
-failure is logged (redacted) and answered 96."""
+failure is logged (redacted) and answered 96. An account with error detection on must send
+every message with a sequence number and checksum: one without gets 96 too.
+
+The handlers of every other request (``handlers``) are routed here at construction; they share
+the dispatcher's PIN guard (failed PIN checks per patron) and its memory of verified secrets."""
 from __future__ import annotations
 
 import logging
@@ -19,7 +23,8 @@ from sqlalchemy.orm import Session as DbSession
 from app import clock
 from app.extensions import db
 from app.models import Library, SipInstitution
-from app.services.sip_accounts import SipLoginRefused, authenticate_sip_account
+from app.services.sip_accounts import SipLoginRefused, VerifiedSecrets, authenticate_sip_account
+from app.services.sip_patrons import PinGuard, PinPolicy
 
 from . import codec
 from .codec import Message
@@ -64,12 +69,21 @@ class Dispatcher:
     """Maps request codes to handlers. New messages are added with ``route(code, handler, ...)``;
     BX in the 98 answer follows the routes, so it only ever claims what is implemented."""
 
-    def __init__(self, app: Flask, *, max_login_failures: int = DEFAULT_MAX_LOGIN_FAILURES):
+    def __init__(self, app: Flask, *, max_login_failures: int = DEFAULT_MAX_LOGIN_FAILURES,
+                 pins: PinGuard | None = None, handlers: bool = True):
+        from .handlers import install
+        from .ils import SipSettings
+
         self.app = app
         self.max_login_failures = max_login_failures
+        self.verified = pins.verified if pins is not None else VerifiedSecrets()
+        self.pins = pins or PinGuard(PinPolicy.from_config(app.config), self.verified)
+        self.settings = SipSettings.from_config(app.config)
         self.routes: dict[str, Route] = {}
         self.route("93", self.login, before_login=True)
         self.route("99", self.sc_status)
+        if handlers:
+            install(self)
 
     def route(self, code: str, handler: Handler, *, writes: bool = False, before_login: bool = False) -> None:
         if code not in codec.SPECS or code in ("97", "96"):
@@ -110,6 +124,10 @@ class Dispatcher:
             log.warning("SIP2 %s: %s before login, connection closed", session.peer, request.code)
             return Reply(None, close=True)
         error_detection = session.error_detection or request.checksum is not None
+        if session.error_detection and request.checksum is None:
+            log.warning("SIP2 %s: %s without the checksum the account requires, answered 96", session.peer,
+                        request.code)
+            return self._resend_please(session, error_detection)
         if route is None:
             log.info("SIP2 %s: %s (%s) not supported yet, answered 96", session.peer, request.code,
                      request.spec.name)
@@ -149,7 +167,8 @@ class Dispatcher:
         try:
             if request.fixed["uid_algorithm"] != "0" or request.fixed["pwd_algorithm"] != "0":
                 raise SipLoginRefused("encrypted_credentials")
-            account = authenticate_sip_account(db_session, login, request.get("CO") or "", address=session.peer)
+            account = authenticate_sip_account(db_session, login, request.get("CO") or "", address=session.peer,
+                                               verified=self.verified)
         except SipLoginRefused as refusal:
             session.log_out()
             session.failed_logins += 1

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from app.services.sip_patrons import FailureWindow
+
 if TYPE_CHECKING:
     from app.models.sip import SipAccount
 
@@ -31,9 +33,24 @@ class AccountGrant:
     delimiter: str
     encoding: str
     location: str | None = None  # the CP field of the login
+    # What the kiosk may do (the institution's policy, reported in 98 and enforced)
+    checkin_ok: bool = True
+    checkout_ok: bool = True
+    renewal_ok: bool = True
+    status_update_ok: bool = False
+    offline_ok: bool = False
+    # The account's behaviour
+    supports_magnetic_media: bool = True
+    supports_security_inhibit: bool = False
+    supports_offline: bool = False
+    checked_in_ok: bool = False
+    holds_block_checkin: bool = False
+    allow_empty_pin: bool = False
+    hidden_fields: frozenset[str] = frozenset({"BD", "BE", "BF", "PB"})
 
     @classmethod
     def from_account(cls, account: "SipAccount", location: str | None = None) -> "AccountGrant":
+        institution = account.institution
         return cls(
             account_id=account.id,
             login=account.login,
@@ -45,6 +62,18 @@ class AccountGrant:
             delimiter=_usable_delimiter(account.delimiter),
             encoding=_usable_encoding(account.encoding),
             location=location or None,
+            checkin_ok=institution.checkin_ok,
+            checkout_ok=institution.checkout_ok,
+            renewal_ok=institution.renewal_ok,
+            status_update_ok=institution.status_update_ok,
+            offline_ok=institution.offline_ok,
+            supports_magnetic_media=account.supports_magnetic_media,
+            supports_security_inhibit=account.supports_security_inhibit,
+            supports_offline=account.supports_offline,
+            checked_in_ok=account.checked_in_ok,
+            holds_block_checkin=account.holds_block_checkin,
+            allow_empty_pin=account.allow_empty_pin,
+            hidden_fields=frozenset(account.hidden_field_codes),
         )
 
 
@@ -76,6 +105,7 @@ class Session:
     error_detection: bool = False  # the account wants AY/AZ on every response
     protocol_version: str = "2.00"
     failed_logins: int = 0
+    pin_failures: FailureWindow = field(default_factory=FailureWindow)  # wrong patron PINs on this connection
     # Resend support: the bytes last sent, and the trailer (AY, AZ) of the request they answered
     last_response: bytes | None = None
     last_request_trailer: tuple[int | None, str] | None = None

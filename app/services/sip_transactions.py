@@ -1,0 +1,85 @@
+"""Idempotent SIP2 retries. A kiosk that lost an answer sends the same request again (same
+message, patron, item and transaction date); the answer given the first time is kept for a few
+days under that identity and given again, so a retried checkout makes no second loan and a
+retried renewal no extra renewal.
+
+Only answers to requests that changed something are kept (a refusal changes nothing: asking
+again simply asks again). A request whose transaction date is blank or unreadable has a weak
+identity, so its answer is replayed only for a couple of minutes. The unique constraint on the
+identity makes two copies of one request racing on two connections end with one answer: the
+second unit of work fails on it and is rolled back (the kiosk is told to resend, and then gets
+the replay)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.models import SipTransaction
+
+REPLAY_WINDOW = dt.timedelta(days=2)
+UNDATED_REPLAY_WINDOW = dt.timedelta(minutes=2)
+KEEP_FOR = dt.timedelta(days=3)
+PURGE_EVERY = 500  # rows: the purge of old answers runs with every 500th answer kept
+REF_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class RequestIdentity:
+    """What makes two requests the same request."""
+
+    account_id: int
+    message_code: str
+    patron_ref: str
+    item_ref: str
+    transaction_date: str  # verbatim, 18 characters
+    dated: bool  # the transaction date is a real date (not blank, not a placeholder)
+
+    @classmethod
+    def of(cls, account_id: int, message_code: str, patron_ref: str | None, item_ref: str | None,
+           transaction_date: str, *, dated: bool) -> "RequestIdentity":
+        return cls(account_id, message_code, (patron_ref or "")[:REF_LENGTH], (item_ref or "")[:REF_LENGTH],
+                   transaction_date[:18], dated)
+
+
+def previous_answer(session: Session, identity: RequestIdentity, *, now: dt.datetime | None = None
+                    ) -> dict[str, Any] | None:
+    """The answer kept for this request, if it was answered recently enough to be a retry."""
+    moment = now or clock.now()
+    window = REPLAY_WINDOW if identity.dated else UNDATED_REPLAY_WINDOW
+    return session.scalar(select(SipTransaction.response).where(
+        SipTransaction.account_id == identity.account_id, SipTransaction.message_code == identity.message_code,
+        SipTransaction.patron_ref == identity.patron_ref, SipTransaction.item_ref == identity.item_ref,
+        SipTransaction.transaction_date == identity.transaction_date,
+        SipTransaction.created_at >= moment - window))
+
+
+def keep_answer(session: Session, identity: RequestIdentity, answer: dict[str, Any], *,
+                now: dt.datetime | None = None) -> None:
+    """Keep the answer to a request that changed something (in the request's unit of work, so
+    it is kept exactly when the change is). An older answer under the same identity that is
+    past its replay window is replaced."""
+    moment = now or clock.now()
+    window = REPLAY_WINDOW if identity.dated else UNDATED_REPLAY_WINDOW
+    session.execute(delete(SipTransaction).where(
+        SipTransaction.account_id == identity.account_id, SipTransaction.message_code == identity.message_code,
+        SipTransaction.patron_ref == identity.patron_ref, SipTransaction.item_ref == identity.item_ref,
+        SipTransaction.transaction_date == identity.transaction_date,
+        SipTransaction.created_at < moment - window))
+    row = SipTransaction(account_id=identity.account_id, message_code=identity.message_code,
+                         patron_ref=identity.patron_ref, item_ref=identity.item_ref,
+                         transaction_date=identity.transaction_date, response=answer, created_at=moment)
+    session.add(row)
+    session.flush()
+    if row.id % PURGE_EVERY == 0:
+        purge_sip_transactions(session, before=moment - KEEP_FOR)
+
+
+def purge_sip_transactions(session: Session, *, before: dt.datetime) -> int:
+    """Forget answers kept before ``before``; returns how many."""
+    result = session.execute(delete(SipTransaction).where(SipTransaction.created_at < before))
+    return max(result.rowcount or 0, 0)
