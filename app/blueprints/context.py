@@ -15,7 +15,7 @@ STAFF_AREAS: tuple[tuple[str, str, str | None], ...] = (
     ("Home", "staff.home", None),
     ("Circulation", "circulation.desk", "circulate"),
     ("Patrons", "staff.patrons", "patrons"),
-    ("Holds", "staff.holds", "holds"),
+    ("Holds", "holds.index", "holds"),
     ("Tools", "tools.index", "import"),
     ("Offline circulation", "staff.offline", "offline_circulation"),
     ("Privacy", "privacy.index", "privacy"),
