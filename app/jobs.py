@@ -17,12 +17,14 @@ from typing import Callable, Iterator
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.extensions import db
-from app.services import housekeeping
+from app.models import PurgeRun, PurgeStatus
+from app.services import housekeeping, privacy
+from app.services.settings import get_preference
 from app.services.holds import jobs as hold_jobs
 
 log = logging.getLogger("carrel.jobs")
@@ -98,6 +100,57 @@ def handle_long_waiting_holds(app: Flask) -> int | None:
                       lambda session: hold_jobs.handle_long_waiting_holds(session, clock.today()))
 
 
+class _JobBusy(Exception):
+    """Another process holds the job's lock."""
+
+
+def _locked_units(job_id: str) -> Callable[[], contextlib.AbstractContextManager[Session]]:
+    """Units of work that each take the job's lock: for jobs that commit batch by batch."""
+
+    @contextlib.contextmanager
+    def unit() -> Iterator[Session]:
+        with db.unit_of_work(write=True) as session, job_lock(session, job_id) as acquired:
+            if not acquired:
+                raise _JobBusy(job_id)
+            yield session
+
+    return unit
+
+
+def anonymise_history(app: Flask) -> int | None:
+    """Anonymise loan history and finished holds older than AnonymizeHistoryAfterDays (never-keep
+    patrons' at once), in batches."""
+    with app.app_context():
+        with db.unit_of_work(write=False) as session:
+            days = get_preference(session, "AnonymizeHistoryAfterDays")
+        try:
+            result, _done = privacy.drive_anonymisation(_locked_units("anonymise-history"), days, actor_id=None,
+                                                        channel="job", pause=0.05)
+        except _JobBusy:
+            log.info("job anonymise-history is running elsewhere; skipped")
+            return None
+    log.info("job anonymise-history done: %d loans and %d holds anonymised", result.loans, result.holds)
+    return result.total
+
+
+def purge_inactive_patrons(app: Flask) -> int | None:
+    """Resume interrupted purges, then purge patrons inactive for PurgeInactivePatronsAfterMonths
+    (0: off), in batches."""
+    started = run_locked(app, "purge-inactive-patrons", privacy.start_scheduled_purge)
+    if started is None:
+        return None
+    purged = 0
+    with app.app_context():
+        with db.unit_of_work(write=False) as session:
+            done_so_far = dict(session.execute(select(PurgeRun.id, PurgeRun.purged)
+                                               .where(PurgeRun.status == PurgeStatus.RUNNING).order_by(PurgeRun.id)).all())
+        for run_id, before in done_so_far.items():
+            run = privacy.drive_purge(db.unit_of_work, run_id, pause=0.1)
+            purged += (run.purged - before) if run is not None else 0
+    log.info("job purge-inactive-patrons done: %d patrons purged", purged)
+    return purged
+
+
 @dataclass(frozen=True)
 class Job:
     id: str
@@ -112,6 +165,8 @@ class Job:
 JOBS: dict[str, Job] = {job.id: job for job in (
     Job("purge-expired-api-tokens", purge_expired_api_tokens, dt.timedelta(hours=1)),
     Job("purge-stale-login-throttles", purge_stale_login_throttles, dt.timedelta(minutes=30)),
+    Job("anonymise-history", anonymise_history, dt.timedelta(days=1)),
+    Job("purge-inactive-patrons", purge_inactive_patrons, dt.timedelta(days=1)),
     Job("expire-holds", expire_holds, dt.timedelta(days=1)),
     Job("resume-suspended-holds", resume_suspended_holds, dt.timedelta(hours=1)),
     Job("handle-long-waiting-holds", handle_long_waiting_holds, dt.timedelta(days=1)),

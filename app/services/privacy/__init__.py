@@ -22,8 +22,10 @@ from .purge import (
     criteria_of,
     drive_purge,
     erase_patrons,
+    months_before,
     purge_next_batch,
     start_purge,
+    start_scheduled_purge,
     unfinished_runs,
 )
 from .selection import (
@@ -43,6 +45,6 @@ __all__ = [
     "AnonymisationResult", "DEFAULT_BATCH_SIZE", "DryRun", "Exclusion", "InvalidCriteria", "KeptPatron",
     "PurgeCriteria", "SelectedPatron", "anonymise_finished_hold", "anonymise_history_batch",
     "anonymise_patron_history", "audit_anonymisation", "cancel_purge", "criteria_of", "drive_anonymisation", "drive_purge", "dry_run",
-    "erase_patrons", "kept_page", "purge_next_batch", "purgeable", "set_privacy", "start_purge", "unfinished_runs",
+    "erase_patrons", "kept_page", "months_before", "purge_next_batch", "purgeable", "set_privacy", "start_purge", "start_scheduled_purge", "unfinished_runs",
     "would_purge_page",
 ]

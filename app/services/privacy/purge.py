@@ -20,6 +20,8 @@ What erasing a patron means here (nothing is copied to a "deleted patrons" table
 The run's audit entries record the criteria and counts, never names."""
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import time
 from collections import Counter
 from typing import Callable, ContextManager
@@ -43,8 +45,11 @@ from app.models import (
 )
 from app.models.hold import LIVE_STATUSES
 from app.services.audit import record_audit
+from app.services.settings import get_preference
 
-from .selection import PurgeCriteria, dry_run, purgeable
+from .selection import InvalidCriteria, PurgeCriteria, dry_run, purgeable
+
+log = logging.getLogger("carrel.privacy")
 
 DEFAULT_BATCH_SIZE = 200
 MAX_BATCH_SIZE = 5_000
@@ -204,3 +209,30 @@ def drive_purge(units: UnitOfWork, run_id: int, *, seconds: float | None = None,
 
 def unfinished_runs(session: Session) -> list[int]:
     return list(session.scalars(select(PurgeRun.id).where(PurgeRun.status == PurgeStatus.RUNNING).order_by(PurgeRun.id)))
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return dt.date(year, month + 1, min(day.day, 28))
+
+
+def start_scheduled_purge(session: Session) -> int:
+    """The daily job's purge: patrons inactive for ``PurgeInactivePatronsAfterMonths`` (0: off) in
+    ``PurgeInactivePatronsCategories`` / ``PurgeInactivePatronsLibraries``. Starts nothing while a
+    purge is running or when the job already started one today; returns the runs started (0/1)."""
+    months = get_preference(session, "PurgeInactivePatronsAfterMonths")
+    if not months or unfinished_runs(session):
+        return 0
+    today = clock.today()
+    start_of_today = dt.datetime.combine(today, dt.time.min, tzinfo=clock.timezone())
+    if session.scalar(select(PurgeRun.id).where(PurgeRun.channel == "job", PurgeRun.created_at >= start_of_today).limit(1)):
+        return 0
+    codes = lambda name: tuple(c.strip() for c in get_preference(session, name).split(",") if c.strip())  # noqa: E731
+    criteria = PurgeCriteria(months_before(today, months), codes("PurgeInactivePatronsCategories"),
+                             codes("PurgeInactivePatronsLibraries"))
+    try:
+        start_purge(session, criteria, actor_id=None, channel="job")
+    except InvalidCriteria as error:
+        log.warning("scheduled purge not started: %s", error)
+        return 0
+    return 1

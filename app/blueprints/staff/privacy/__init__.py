@@ -46,11 +46,7 @@ def _criteria_form(formdata) -> CriteriaForm:
 
 def _default_since() -> dt.date:
     months = get_preference(db.session, "PurgeInactivePatronsAfterMonths")
-    today = clock.today()
-    if months:
-        year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
-        return dt.date(year, month + 1, min(today.day, 28))
-    return today.replace(year=today.year - DEFAULT_YEARS_INACTIVE, day=min(today.day, 28))
+    return privacy.months_before(clock.today(), months or 12 * DEFAULT_YEARS_INACTIVE)
 
 
 def _page(name: str) -> int:
