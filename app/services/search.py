@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import math
 import re
 import time
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, event, func, select, text, union
+from sqlalchemy import Connection, Engine, and_, bindparam, case, event, func, select, text, union
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, joinedload
 
@@ -180,8 +181,24 @@ class Availability:
 
 
 @dataclasses.dataclass(frozen=True)
+class TitleCard:
+    """What a result list shows of a title (plain columns: cheaper than loading the record)."""
+
+    id: int
+    title: str
+    subtitle: str | None
+    author: str | None
+    publication_year: int | None
+    series: str | None
+
+    @property
+    def full_title(self) -> str:
+        return f"{self.title}: {self.subtitle}" if self.subtitle else self.title
+
+
+@dataclasses.dataclass(frozen=True)
 class TitleHit:
-    title: Title
+    title: TitleCard
     availability: Availability
 
 
@@ -251,11 +268,17 @@ def search_titles(session: Session, query: str, page: int = 1, per_page: int = D
     if not ids:
         return dataclasses.replace(empty, total=min(total, MATCH_CAP), total_is_capped=total > MATCH_CAP,
                                    by_isbn=by_isbn)
-    titles = {t.id: t for t in session.scalars(select(Title).where(Title.id.in_(ids)))}
+    titles = {row.id: TitleCard(*row) for row in session.execute(_title_cards_statement(), {"title_ids": ids})}
     counts = availability_by_title(session, ids)
     hits = [TitleHit(titles[i], counts.get(i, Availability())) for i in ids if i in titles]
     return SearchResult(query=query, page=page, per_page=per_page, hits=hits, total=min(total, MATCH_CAP),
                         total_is_capped=total > MATCH_CAP, by_isbn=by_isbn)
+
+
+@functools.cache
+def _title_cards_statement():
+    return select(Title.id, Title.title, Title.subtitle, Title.author, Title.publication_year, Title.series) \
+        .where(Title.id.in_(bindparam("title_ids", expanding=True)))
 
 
 def _matching_ids(session: Session, query: str, page: int, per_page: int) -> tuple[list[int], int, bool]:
@@ -396,17 +419,24 @@ def availability_by_title(session: Session, title_ids: list[int]) -> dict[int, A
     available means on the shelf and loanable, as ``holdings`` reports it item by item."""
     if not title_ids:
         return {}
+    rows = session.execute(_availability_statement(), {"title_ids": list(title_ids)})
+    return {title_id: Availability(int(available or 0), int(total)) for title_id, total, available in rows}
+
+
+@functools.cache
+def _availability_statement():
+    # Built once: composing this statement costs more than running it for a page of titles.
+    title_ids = bindparam("title_ids", expanding=True)
     busy = _busy_items(select(Item.id).where(Item.title_id.in_(title_ids)))
     on_shelf = and_(busy.c.item_id.is_(None), Item.lost == 0, Item.damaged.is_(False), Item.not_for_loan == 0,
                     ItemType.not_for_loan.is_(False))
-    rows = session.execute(
+    return (
         select(Item.title_id, func.count(Item.id), func.sum(case((on_shelf, 1), else_=0)))
         .join(ItemType, ItemType.code == Item.item_type_code)
         .outerjoin(busy, busy.c.item_id == Item.id)
         .where(Item.title_id.in_(title_ids), Item.withdrawn.is_(False))
         .group_by(Item.title_id)
-    ).all()
-    return {title_id: Availability(int(available or 0), int(total)) for title_id, total, available in rows}
+    )
 
 
 @dataclasses.dataclass(frozen=True)
