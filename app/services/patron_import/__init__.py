@@ -62,7 +62,11 @@ def _import(session: Session, stream: BinaryIO, options: ImportOptions, actor: P
     header = next(records)
     assert isinstance(header, Header)
     result.header = header
-    reader = RowReader(header.columns, options, reference)
+    try:
+        reader = RowReader(header.columns, options, reference)
+    except ImportFileRefused:
+        records.close()
+        raise
     validator = Validator(session, options, reference)
     batch: list[RowPlan] = []
 

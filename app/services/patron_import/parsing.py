@@ -117,7 +117,10 @@ def iter_records(stream: BinaryIO) -> Iterator[Header | Row | BadRow]:
             else:
                 yield Row(line, tuple(cells))
     finally:
-        text.detach()
+        try:
+            text.detach()  # leave the binary stream open for the caller (the second pass)
+        except ValueError:
+            pass  # the caller already closed it
     if header is None:
         raise ImportFileRefused("the file is empty")
 
