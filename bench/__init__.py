@@ -2,8 +2,9 @@
 
 Each benchmark is a function registered with ``@benchmark(name)``; it receives a ``Context`` and
 yields ``(figure name, value, unit)`` tuples, printed as ``BENCH <name> <value> <unit>``.
-Benchmarks run in registration order on one fresh database: ``seed`` first, so later ones find
-a seeded library of the chosen size."""
+Every module of this package is imported (``seed`` first, then the others by name), so a new
+benchmark is just a new module. Benchmarks run in that order on one fresh database: later ones
+find a seeded library of the chosen size."""
 from __future__ import annotations
 
 import sys
@@ -45,5 +46,18 @@ def format_figure(name: str, value: float, unit: str) -> str:
 
 
 def load_benchmarks() -> None:
-    """Import the modules that register benchmarks (add new ones here)."""
+    """Import every module of this package, ``seed`` first (the others need its data): each
+    registers its benchmarks with ``@benchmark``, in import order. A module that fails to import
+    is reported on stderr and skipped, so one broken benchmark does not stop the others."""
+    import importlib
+    import pkgutil
+
     from . import seed  # noqa: F401
+
+    for name in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+        if name in ("__main__", "seed", "database"):
+            continue
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except Exception as error:  # noqa: BLE001 - reported, the run goes on
+            print(f"bench: skipping module {name} ({type(error).__name__}: {error})", file=sys.stderr)
