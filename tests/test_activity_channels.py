@@ -1,10 +1,14 @@
-"""Each channel reports its activity: desk check out / check in / renew, OPAC renewal (logins are
-in test_activity). Each updates ``lastseen`` only when its trigger is selected."""
+"""Each channel reports its activity: desk check out / check in / renew, OPAC renewal, every SIP2
+message that concerns a patron, hold placement (logins are in test_activity; offline processing in
+the offline tests). Each updates ``lastseen`` only when its trigger is selected."""
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 from sqlalchemy import select
 
+from app import clock
 from app.extensions import db
 from app.models import Loan, Patron
 from app.services import activity, circulation
@@ -12,6 +16,7 @@ from app.services.settings import ACTIVITY_TRIGGERS, set_preference
 
 from .conftest import csrf_token_from, login_as
 from .test_circulation_fixtures import MONDAY, Desk, desk, frozen  # noqa: F401
+from .test_sip2_fixtures import PIN, connect, kiosk, limits, listener, sip_library, sip_now  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
@@ -121,3 +126,53 @@ def test_an_offline_checkout_reports_the_time_it_happened(app, desk, session):
                                         no_block=True, checked_out_at=earlier, channel="offline")
         assert outcome.ok
     assert _lastseen(session, desk.patron.id) == earlier
+
+
+# --- SIP2 and holds ---------------------------------------------------------------------------
+
+SIP_CARD = "23529000000101"
+
+
+def _sip_loan(session, library) -> None:
+    now = clock.now()
+    session.add(Loan(patron_id=library.patron.id, item_id=library.items[0].id, library_code="CPL",
+                     issued_at=now - dt.timedelta(days=1), due_at=now + dt.timedelta(days=14)))
+    session.commit()
+
+
+SIP_CHANNELS = [
+    # (name, request, trigger, whether the patron needs a loan first)
+    ("patron status 23", lambda lib: f"23001{sip_now()}AOCPL|AA{SIP_CARD}|AC|AD{PIN}|", "connection", False),
+    ("patron information 63", lambda lib: f"63001{sip_now()}{' ' * 10}AOCPL|AA{SIP_CARD}|AC|AD{PIN}|", "connection", False),
+    ("checkout 11", lambda lib: f"11NN{sip_now()}{' ' * 18}AOCPL|AA{SIP_CARD}|AB{lib.items[1].barcode}|AC|AD{PIN}|",
+     "check_out", False),
+    ("checkin 09", lambda lib: f"09N{sip_now()}{sip_now()}APSELF1|AOCPL|AB{lib.items[0].barcode}|AC|", "check_in", True),
+    ("renew 29", lambda lib: f"29NN{sip_now()}{' ' * 18}AOCPL|AA{SIP_CARD}|AD{PIN}|AB{lib.items[0].barcode}|AC|",
+     "renewal", True),
+    ("hold 15", lambda lib: f"15+{sip_now()}AOCPL|AA{SIP_CARD}|AD{PIN}|AB{lib.items[0].barcode}|AC|", "hold", True),
+]
+
+
+@pytest.mark.parametrize("selected", [True, False], ids=["selected", "not selected"])
+@pytest.mark.parametrize("name,request_of,trigger,needs_loan", SIP_CHANNELS, ids=[c[0] for c in SIP_CHANNELS])
+def test_each_sip2_message_updates_last_seen_only_when_its_trigger_is_selected(
+        kiosk, sip_library, session, name, request_of, trigger, needs_loan, selected):
+    if needs_loan:
+        _sip_loan(session, sip_library)
+    _select(session, *((trigger,) if selected else _everything_but(trigger)))
+    answer = kiosk.exchange(request_of(sip_library))
+    assert not answer.startswith(b"96"), answer
+    seen = _lastseen(session, sip_library.patron.id)
+    assert (seen is not None) is selected, answer
+
+
+def test_placing_a_hold_in_the_opac_updates_last_seen(client, make, session):
+    from app.services.holds import place_hold
+
+    patron = make.patron()
+    title = make.title()
+    make.item(title)
+    _select(session, "hold")
+    with db.unit_of_work() as unit:
+        place_hold(unit, unit.get(Patron, patron.id), unit.merge(title), None, pickup_library_code="CPL")
+    assert _lastseen(session, patron.id) is not None

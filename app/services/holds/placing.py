@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.models import Hold, HoldHistory, HoldStatus, Item, Library, Patron, Title
+from app.services.activity import record_activity
 from app.services.audit import record_audit
 from app.services.settings import get_preference
 
@@ -141,5 +142,6 @@ def place_hold(session: Session, patron: Patron, title: Title, actor: Patron | N
                      action="PLACE" if overridden is None else "OVERRIDE", object_type="hold", object_id=hold.id,
                      info={"title_id": title.id, "patron_id": patron.id,
                            **({"codes": [overridden.code]} if overridden is not None else {})})
+    record_activity(session, patron.id, "hold", hold.placed_at)  # written after the caller's commit
     return hold
 

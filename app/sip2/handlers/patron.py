@@ -61,6 +61,7 @@ def patron_status(ils: Ils) -> Response:
     patron = ils.patron()
     if patron is None:
         return _unknown(ils, "24")
+    record_activity(ils.db, patron.id, "connection", ils.now)  # a patron status request is patron activity
     return _status_response(ils, "24", patron, ils.check_pin(patron))
 
 
