@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from app import clock
 from app.extensions import db
-from app.models import AuditEntry, Hold, HoldStatus, LoanHistory, Privacy
-from app.services.privacy import anonymise_finished_hold, drive_anonymisation, set_privacy
+from app.models import AuditEntry, Hold, HoldHistory, HoldStatus, LoanHistory, Privacy
+from app.services.privacy import drive_anonymisation, set_privacy
 
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)
 OLD = NOW - dt.timedelta(days=400)
@@ -102,13 +102,23 @@ def test_never_keep_anonymises_a_loan_at_return(make, session):
     assert (outcome.history.patron_id, outcome.history.anonymized) == (None, True)
 
 
-def test_a_finished_hold_of_a_never_keep_patron_is_anonymised_where_it_finishes(make, session):
-    private, ordinary = make.patron(privacy=Privacy.NEVER_KEEP), make.patron()
-    filled = hold(session, make, private, HoldStatus.FILLED, NEW)
-    live = hold(session, make, private, HoldStatus.QUEUED)
-    other = hold(session, make, ordinary, HoldStatus.FILLED, NEW)
-    assert [anonymise_finished_hold(h) for h in (filled, live, other)] == [True, False, False]
-    assert (filled.patron_id, filled.anonymized, live.patron_id, other.patron_id) == (None, True, private.id, ordinary.id)
+def test_an_anonymised_hold_keeps_no_trace_of_the_patron_but_keeps_the_staff(make, session):
+    patron = make.patron(privacy=Privacy.DEFAULT)
+    librarian = make.staff()
+    mine = hold(session, make, patron, HoldStatus.CANCELLED, OLD)
+    mine.placed_by_id = patron.id
+    session.add_all([HoldHistory(hold_id=mine.id, actor_id=patron.id, to_status=HoldStatus.QUEUED, at=OLD),
+                     HoldHistory(hold_id=mine.id, actor_id=librarian.id, to_status=HoldStatus.CANCELLED, at=OLD)])
+    by_staff = hold(session, make, patron, HoldStatus.EXPIRED, OLD)
+    by_staff.placed_by_id = librarian.id
+    session.commit()
+    librarian_id = librarian.id
+    anonymise(30)
+    session.rollback()
+    session.expire_all()
+    assert [(h.patron_id, h.placed_by_id) for h in session.scalars(select(Hold).order_by(Hold.id))] == \
+        [(None, None), (None, librarian_id)]
+    assert sorted(session.scalars(select(HoldHistory.actor_id)), key=str) == sorted([None, librarian_id], key=str)
 
 
 def test_switching_to_never_keep_anonymises_existing_history_at_once(make, session):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from .anonymise import (
     AnonymisationResult,
-    anonymise_finished_hold,
     anonymise_history_batch,
+    anonymise_holds,
     anonymise_patron_history,
     audit_anonymisation,
     drive_anonymisation,
@@ -43,7 +43,7 @@ from .selection import (
 
 __all__ = [
     "AnonymisationResult", "DEFAULT_BATCH_SIZE", "DryRun", "Exclusion", "InvalidCriteria", "KeptPatron",
-    "PurgeCriteria", "SelectedPatron", "anonymise_finished_hold", "anonymise_history_batch",
+    "PurgeCriteria", "SelectedPatron", "anonymise_history_batch", "anonymise_holds",
     "anonymise_patron_history", "audit_anonymisation", "cancel_purge", "criteria_of", "drive_anonymisation", "drive_purge", "dry_run",
     "erase_patrons", "kept_page", "months_before", "purge_next_batch", "purgeable", "set_privacy", "start_purge", "start_scheduled_purge", "unfinished_runs",
     "would_purge_page",

@@ -6,8 +6,12 @@ Each patron's choice (``Patron.privacy``) is respected:
 
 - keep forever: never anonymised by the retention period;
 - default: anonymised once older than ``AnonymizeHistoryAfterDays``;
-- never keep: loans anonymised at return (``close_loan``); finished holds anonymised whatever
-  their age here, and all history at once when a patron switches to it.
+- never keep: loans anonymised at return (``close_loan``), filled holds when filled
+  (``fill_hold_at_checkout``); cancelled and expired holds, which staff may still bring back,
+  here whatever their age (the daily job); all history at once when a patron switches to it.
+
+An anonymised hold also loses the patron's own traces: who placed it and the history entries
+the patron made (cancelling it in the OPAC), not those staff made.
 
 Work is done in bounded batches (ids first, then one UPDATE by id), so the first run over years
 of history never holds the write lock long enough to delay a kiosk."""
@@ -18,11 +22,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable, ContextManager
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import Hold, HoldStatus, LoanHistory, Patron, Privacy
+from app.models import Hold, HoldHistory, HoldStatus, LoanHistory, Patron, Privacy
 from app.services.audit import record_audit
 
 FINISHED_HOLD_STATUSES = (HoldStatus.FILLED, HoldStatus.CANCELLED, HoldStatus.EXPIRED)
@@ -30,6 +34,7 @@ DEFAULT_BATCH = 2_000
 
 _loans = LoanHistory.__table__
 _holds = Hold.__table__
+_history = HoldHistory.__table__
 
 
 @dataclass
@@ -80,9 +85,23 @@ def anonymise_history_batch(session: Session, older_than_days: int | None, *,
         result.loans = session.execute(
             update(_loans).where(_loans.c.id.in_(loan_ids)).values(patron_id=None, anonymized=True)).rowcount
     if hold_ids:
-        result.holds = session.execute(
-            update(_holds).where(_holds.c.id.in_(hold_ids)).values(patron_id=None, anonymized=True, notes=None)).rowcount
+        result.holds = anonymise_holds(session, _holds.c.id.in_(hold_ids))
     return result
+
+
+def anonymise_holds(session: Session, which) -> int:
+    """Holds matching ``which`` lose their patron, their notes, and the patron's own traces in
+    them (placed by, and history entries, made by the patron themselves in the OPAC or at a
+    kiosk); returns how many holds."""
+    own_actions = and_(_history.c.hold_id.in_(select(_holds.c.id).where(which)),
+                       _history.c.actor_id == select(_holds.c.patron_id).where(_holds.c.id == _history.c.hold_id)
+                       .scalar_subquery())
+    session.execute(update(_history).where(own_actions).values(actor_id=None))
+    # placed_by first: MariaDB evaluates SET left to right, with the new values
+    return session.execute(update(_holds).where(which).ordered_values(
+        (_holds.c.placed_by_id, case((_holds.c.placed_by_id == _holds.c.patron_id, None), else_=_holds.c.placed_by_id)),
+        (_holds.c.patron_id, None), (_holds.c.anonymized, True), (_holds.c.notes, None),
+    )).rowcount
 
 
 def audit_anonymisation(session: Session, result: AnonymisationResult, *, older_than_days: int | None,
@@ -97,20 +116,9 @@ def anonymise_patron_history(session: Session, patron: Patron) -> AnonymisationR
     result = AnonymisationResult()
     result.loans = session.execute(update(_loans).where(_loans.c.patron_id == patron.id)
                                    .values(patron_id=None, anonymized=True)).rowcount
-    result.holds = session.execute(update(_holds).where(_holds.c.patron_id == patron.id,
-                                                        _holds.c.status.in_(FINISHED_HOLD_STATUSES))
-                                   .values(patron_id=None, anonymized=True, notes=None)).rowcount
+    result.holds = anonymise_holds(session, and_(_holds.c.patron_id == patron.id,
+                                                 _holds.c.status.in_(FINISHED_HOLD_STATUSES)))
     return result
-
-
-def anonymise_finished_hold(hold: Hold) -> bool:
-    """For the places a hold finishes (filled, cancelled, expired): a never-keep patron's hold
-    loses its patron at once. Returns True when it did. Call it after anything that still needs
-    the patron (notices)."""
-    if hold.patron is None or hold.patron.privacy is not Privacy.NEVER_KEEP or hold.status not in FINISHED_HOLD_STATUSES:
-        return False
-    hold.patron_id, hold.anonymized, hold.notes = None, True, None
-    return True
 
 
 def set_privacy(session: Session, patron: Patron, privacy: Privacy | str, *, actor_id: int | None,
