@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.config import ConfigError
 from app.models import SipAccount, SipInstitution
 from app.services.passwords import hash_password
 from app.services.sip_accounts import address_allowed
@@ -165,12 +164,6 @@ def test_allowed_addresses_accept_ips_and_cidrs():
     assert address_allowed("127.0.0.1", "::ffff:127.0.0.1")
     assert not address_allowed("192.168.1.10", "10.0.0.5")
     assert not address_allowed("not-an-address", "10.0.0.5")
-
-
-def test_tls_and_serial_listeners_are_refused_clearly(app):
-    for listener in ("tls:127.0.0.1:6002", "serial:/dev/ttyS0"):
-        with pytest.raises(ConfigError, match="not supported yet"):
-            SipServer(app, [listener])
 
 
 # ---------------------------------------------------------------------------------------------

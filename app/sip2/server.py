@@ -1,17 +1,19 @@
 """SIP2 runners: transport only. A ``Framer`` cuts the byte stream into messages (bounded
-read-until-CR); ``TcpRunner`` serves one TCP listener on an asyncio loop, with idle and login
-timeouts and a per-address connection cap; ``SipServer`` runs every configured listener on one
-event loop in a background thread and hands each message to the dispatcher on a bounded thread
-pool, so database work never runs on the loop. TLS and serial listeners come later."""
+read-until-CR); ``TcpRunner`` serves one TCP listener (plain, or TLS so kiosks need no stunnel)
+on an asyncio loop, with idle and login timeouts and a per-address connection cap;
+``SerialRunner`` (``serial_line``) serves one serial line; ``SipServer`` runs every configured
+listener on one event loop in a background thread and hands each message to the dispatcher on a
+bounded thread pool, so database work never runs on the loop."""
 from __future__ import annotations
 
 import asyncio
 import collections
 import concurrent.futures
 import logging
+import ssl
 import threading
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 from flask import Flask
 
@@ -42,23 +44,48 @@ class Limits:
 
 @dataclass(frozen=True)
 class Listener:
-    kind: str
-    host: str
-    port: int
+    kind: str  # tcp | tls | serial
+    host: str = ""
+    port: int = 0
+    device: str = ""  # serial: a device path (/dev/ttyS0) or a pyserial URL (loop://)
 
     def __str__(self) -> str:
-        return f"{self.kind}:{self.host}:{self.port}"
+        return f"serial:{self.device}" if self.kind == "serial" else f"{self.kind}:{self.host}:{self.port}"
 
 
 def parse_listener(spec: str) -> Listener:
-    """``tcp:HOST:PORT`` (an IPv6 host in brackets). tls: and serial: are refused for now."""
+    """``tcp:HOST:PORT`` or ``tls:HOST:PORT`` (an IPv6 host in brackets), ``serial:DEVICE``."""
     kind, _, rest = spec.strip().partition(":")
-    if kind in ("tls", "serial"):
-        raise ConfigError(f"SIP2 listener {spec!r}: {kind} listeners are not supported yet (use tcp:HOST:PORT)")
+    if kind == "serial":
+        if not rest.strip():
+            raise ConfigError(f"SIP2 listener {spec!r} must look like serial:/dev/ttyS0")
+        return Listener(kind, device=rest.strip())
     host, _, port = rest.rpartition(":")
-    if kind != "tcp" or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"SIP2 listener {spec!r} must look like tcp:HOST:PORT")
+    if kind not in ("tcp", "tls") or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"SIP2 listener {spec!r} must look like tcp:HOST:PORT, tls:HOST:PORT or serial:DEVICE")
     return Listener(kind, host.strip("[]"), int(port))
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    """A server context for tls: listeners: TLS 1.2 at least, the configured certificate chain."""
+    if not cert or not key:
+        raise ConfigError("a tls: SIP2 listener needs CARREL_SIP2_TLS_CERT and CARREL_SIP2_TLS_KEY")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"SIP2 TLS certificate {cert!r} or key {key!r} cannot be used: {exc}") from None
+    return context
+
+
+class Runner(Protocol):
+    listener: Listener
+    address: tuple[str, int] | None
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class FrameTooLong(Exception):
@@ -95,21 +122,24 @@ class TcpRunner:
     """One TCP listener on the server's event loop."""
 
     def __init__(self, listener: Listener, dispatcher: Dispatcher, limits: Limits,
-                 executor: concurrent.futures.Executor):
+                 executor: concurrent.futures.Executor, ssl_context: ssl.SSLContext | None = None):
         self.listener = listener
         self.dispatcher = dispatcher
         self.limits = limits
         self.executor = executor
+        self.ssl_context = ssl_context
         self.address: tuple[str, int] | None = None
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._per_address: collections.Counter[str] = collections.Counter()
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.listener.host, self.listener.port)
+        handshake = {"ssl_handshake_timeout": self.limits.login_timeout or 60.0} if self.ssl_context else {}
+        self._server = await asyncio.start_server(self._serve, self.listener.host, self.listener.port,
+                                                  ssl=self.ssl_context, **handshake)
         sockname = self._server.sockets[0].getsockname()
         self.address = (sockname[0], sockname[1])
-        log.info("SIP2 listening on tcp %s:%d", *self.address)
+        log.info("SIP2 listening on %s %s:%d", self.listener.kind, *self.address)
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -134,7 +164,7 @@ class TcpRunner:
                 log.warning("SIP2 %s: more than %d connections from this address, refused", address,
                             self.limits.max_per_address)
                 return
-            await self._converse(Session(peer=address), reader, writer)
+            await self._converse(Session(peer=address, transport=self.listener.kind), reader, writer)
         except asyncio.CancelledError:
             pass  # the server is stopping
         finally:
@@ -144,7 +174,7 @@ class TcpRunner:
             writer.close()
             try:
                 await writer.wait_closed()
-            except (OSError, asyncio.CancelledError):
+            except (OSError, ssl.SSLError, asyncio.CancelledError):
                 pass
             self._connections.discard(task)
 
@@ -176,7 +206,7 @@ class TcpRunner:
                 except FrameTooLong as exc:
                     log.warning("SIP2 %s: %s, connection dropped", session.peer, exc)
                     return
-                except OSError as exc:
+                except (OSError, ssl.SSLError) as exc:
                     log.info("SIP2 %s: connection lost (%s)", session.peer, exc)
                     return
                 if not data:
@@ -201,14 +231,14 @@ class SipServer:
     ``addresses``); ``stop()`` closes connections, listeners, the loop and the thread pool."""
 
     def __init__(self, app: Flask, listeners: Sequence[str] | None = None, *, limits: Limits | None = None,
-                 workers: int = DEFAULT_WORKERS, dispatcher: Dispatcher | None = None):
+                 workers: int | None = None, dispatcher: Dispatcher | None = None):
         self.app = app
         specs = app.config["SIP2_LISTENERS"] if listeners is None else listeners
         self.listeners = [parse_listener(spec) for spec in specs]
         self.limits = limits or Limits.from_config(app.config)
         self.dispatcher = dispatcher or Dispatcher(app)
-        self.workers = workers
-        self.runners: list[TcpRunner] = []
+        self.workers = workers or int(app.config.get("SIP2_WORKERS") or DEFAULT_WORKERS)
+        self.runners: list[Runner] = []
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested: asyncio.Event | None = None
@@ -229,8 +259,12 @@ class SipServer:
             raise RuntimeError("the SIP2 server is already started")
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=self.workers,
                                                                thread_name_prefix="carrel-sip2-worker")
-        self.runners = [TcpRunner(listener, self.dispatcher, self.limits, self._executor)
-                        for listener in self.listeners]
+        try:
+            self.runners = [self._runner(listener, self._executor) for listener in self.listeners]
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
         self._ready.clear()
         self._thread = threading.Thread(target=self._run, name="carrel-sip2", daemon=True)
         self._thread.start()
@@ -242,6 +276,16 @@ class SipServer:
             self.stop(timeout)
             raise error
         return self
+
+    def _runner(self, listener: Listener, executor: concurrent.futures.Executor) -> Runner:
+        config = self.app.config
+        if listener.kind == "serial":
+            from .serial_line import SerialRunner
+
+            return SerialRunner(listener, self.dispatcher, self.limits, baudrate=int(config["SIP2_SERIAL_BAUD"]),
+                                parity=str(config["SIP2_SERIAL_PARITY"]))
+        context = tls_context(config["SIP2_TLS_CERT"], config["SIP2_TLS_KEY"]) if listener.kind == "tls" else None
+        return TcpRunner(listener, self.dispatcher, self.limits, executor, context)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -280,7 +324,7 @@ class SipServer:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop_requested = asyncio.Event()
-        started: list[TcpRunner] = []
+        started: list[Runner] = []
         try:
             for runner in self.runners:
                 await runner.start()

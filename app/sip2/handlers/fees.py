@@ -28,11 +28,11 @@ def fee_paid(ils: Ils) -> Response:
     fee_id = ils.field("CG")
     if fee_id and not fee_id.isdigit():
         return _answer(ils, False, "Unknown fee: please ask at the desk.")
-    reference = f"{fee_id or ''}/{amount}"
+    terminal_reference = ils.field("BK")
+    reference = f"{fee_id or ''}/{amount}/{terminal_reference or ''}"
     previous = ils.previous_answer(reference)
     if previous is not None:
         return previous
-    terminal_reference = ils.field("BK")
     try:
         paid = pay_fees(ils.db, patron, amount, f"SIP{ils.fixed('payment_type')}", ils.actor,
                         library_code=ils.library_code, note=f"Paid at a self-check ({ils.terminal})",
