@@ -302,3 +302,17 @@ def test_an_interrupted_purge_resumes_where_it_stopped(make, session, monkeypatc
     run = drive_purge(db.unit_of_work, run_id)
     assert (run.status, run.purged, run.batches) == (PurgeStatus.FINISHED, 10, 4)
     assert remaining(session).isdisjoint(patron_ids)
+
+
+def test_every_foreign_key_to_patrons_is_indexed_so_deleting_a_patron_never_scans_a_table():
+    from app.models import Base
+
+    def leads_an_index(table, column) -> bool:
+        firsts = [list(index.columns)[0] for index in table.indexes]
+        firsts += [list(c.columns)[0] for c in table.constraints if getattr(c, "columns", None) and
+                   c.__class__.__name__ in ("PrimaryKeyConstraint", "UniqueConstraint")]
+        return column in firsts
+
+    unindexed = [f"{fk.parent.table.name}.{fk.parent.name}" for table in Base.metadata.sorted_tables
+                 for fk in table.foreign_keys if fk.column.table.name == "patrons" and not leads_an_index(table, fk.parent)]
+    assert unindexed == [], "index these (a purge checks every referring row): " + ", ".join(unindexed)
