@@ -1,6 +1,11 @@
 """OPAC keyword search under load (targets WEB-2): 20 concurrent users, each searching one
-random word taken from real titles of the seeded database, against the real web endpoint
-(/search) served by a werkzeug server on 127.0.0.1. Prints ``BENCH opac_search_p95_ms <v> ms``.
+random word taken from real titles of the seeded database, back to back (no think time), against
+the real web endpoint (/search) on 127.0.0.1. Prints ``BENCH opac_search_p95_ms <v> ms``.
+
+The server is the production shape, gunicorn with 2 x cores + 1 workers (``--server gunicorn``,
+the default), or werkzeug's threaded server inside this process (``--server werkzeug``): one
+Python process, so one core's worth of Python for 20 users; it measures the code, not the
+deployment.
 
 Registered as the ``opac_search`` benchmark (``python -m bench --size L --only opac_search``);
 or run alone on an already seeded database: ``python -m bench.search --url postgresql+psycopg://...``."""
@@ -8,7 +13,11 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
+import socket
+import subprocess
 import random
+import signal
 import re
 import statistics
 import sys
@@ -16,6 +25,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select
@@ -29,6 +39,7 @@ USERS = 20
 REQUESTS_PER_USER = 50
 WARMUP_REQUESTS = 100
 WORD = re.compile(r"[^\W\d_]{3,}")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -41,12 +52,13 @@ class SearchFigures:
     max_ms: float
     per_second: float
     titles: int
+    server: str
 
     def lines(self) -> list[str]:
         return [
             f"BENCH {FIGURE} {self.p95_ms:.1f} ms",
             f"  p50 {self.p50_ms:.1f} ms, max {self.max_ms:.1f} ms, {self.per_second:.0f} searches/s, "
-            f"{self.requests} searches by {self.users} users, {self.errors} errors, {self.titles:,} titles "
+            f"{self.requests} searches by {self.users} users, {self.errors} errors, {self.titles:,} titles, {self.server} "
             f"(target p95 <= {TARGET_P95_MS:.0f} ms, p50 <= {TARGET_P50_MS:.0f} ms)",
         ]
 
@@ -69,10 +81,12 @@ def sample_words(session, count: int, rng: random.Random) -> list[str]:
     return words[:count]
 
 
-class _Server:
+class _WerkzeugServer:
     """The app on a real port, werkzeug's threaded server, in a thread of this process."""
 
-    def __init__(self, app):
+    name = "werkzeug (threaded, in process)"
+
+    def __init__(self, app, _url: str, _workers: int | None = None):
         from werkzeug.serving import WSGIRequestHandler, make_server
 
         class QuietHandler(WSGIRequestHandler):
@@ -83,7 +97,7 @@ class _Server:
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name="bench-search-server", daemon=True)
 
-    def __enter__(self) -> "_Server":
+    def __enter__(self) -> "_WerkzeugServer":
         self._thread.start()
         return self
 
@@ -91,6 +105,49 @@ class _Server:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
+
+
+class _GunicornServer:
+    """``gunicorn wsgi:app`` in a child process, as production runs the web (DESIGN: processes)."""
+
+    def __init__(self, _app, url: str, workers: int | None = None):
+        self.workers = workers or 2 * (os.cpu_count() or 1) + 1
+        self.name = f"gunicorn ({self.workers} sync workers)"
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._url = url
+        self._process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "_GunicornServer":
+        env = dict(os.environ, DATABASE_URL=self._url, SECRET_KEY="bench-search", CARREL_ENV="production",
+                   CARREL_RUN_SCHEDULER="false", CARREL_RUN_SIP2="false")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
+             "--log-level", "warning", "--preload", "wsgi:app"], cwd=ROOT, env=env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise SystemExit(f"gunicorn exited with status {self._process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        self.__exit__()
+        raise SystemExit("gunicorn did not start listening within 60 s")
+
+    def __exit__(self, *_exc) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGINT)  # quick shutdown: nothing is in flight
+            try:
+                self._process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+
+SERVERS = {"gunicorn": _GunicornServer, "werkzeug": _WerkzeugServer}
 
 
 def _user(port: int, queries: list[str], timings: list[float], errors: list[str]) -> None:
@@ -115,7 +172,7 @@ def _user(port: int, queries: list[str], timings: list[float], errors: list[str]
 
 
 def measure(app, *, users: int = USERS, requests_per_user: int = REQUESTS_PER_USER, warmup: int = WARMUP_REQUESTS,
-            seed: int = 2602) -> SearchFigures:
+            seed: int = 2602, server: str = "gunicorn", workers: int | None = None) -> SearchFigures:
     """Search figures for ``app`` (its database seeded): a warm-up, then ``users`` threads each
     searching ``requests_per_user`` random title words back to back."""
     from app.extensions import db
@@ -128,27 +185,31 @@ def measure(app, *, users: int = USERS, requests_per_user: int = REQUESTS_PER_US
     first, words = words[:warmup], words[warmup:]
     timings: list[float] = []
     errors: list[str] = []
-    with _Server(app) as server:
-        _user(server.port, first, [], [])
+    with SERVERS[server](app, app.config["DATABASE_URL"], workers) as running:
+        with ThreadPoolExecutor(max_workers=users, thread_name_prefix="bench-user") as pool:
+            for n in range(users):  # every worker process warms up (templates, connections)
+                pool.submit(_user, running.port, first[n::users], [], [])
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=users, thread_name_prefix="bench-user") as pool:
             for n in range(users):
-                pool.submit(_user, server.port, words[n::users], timings, errors)
+                pool.submit(_user, running.port, words[n::users], timings, errors)
         elapsed = time.perf_counter() - started
     if len(timings) < 2:
         raise SystemExit(f"search benchmark failed: {errors[:3]}")
     cuts = statistics.quantiles(timings, n=100, method="inclusive")
     return SearchFigures(users=users, requests=len(timings), errors=len(errors), p50_ms=statistics.median(timings),
-                         p95_ms=cuts[94], max_ms=max(timings), per_second=len(timings) / elapsed, titles=titles)
+                         p95_ms=cuts[94], max_ms=max(timings), per_second=len(timings) / elapsed, titles=titles,
+                         server=running.name)
 
 
-def run(url: str, *, users: int = USERS, requests_per_user: int = REQUESTS_PER_USER, echo=print) -> SearchFigures:
+def run(url: str, *, users: int = USERS, requests_per_user: int = REQUESTS_PER_USER, server: str = "gunicorn",
+        echo=print) -> SearchFigures:
     """Measure against the seeded database at ``url`` and print the figure."""
     from app import create_app
 
     app = create_app({"DATABASE_URL": url, "ENV": "production", "SECRET_KEY": "bench-search",
                       "RUN_SCHEDULER": False})
-    figures = measure(app, users=users, requests_per_user=requests_per_user)
+    figures = measure(app, users=users, requests_per_user=requests_per_user, server=server)
     for line in figures.lines():
         echo(line)
     return figures
@@ -166,8 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", required=True, help="SQLAlchemy URL of a seeded database")
     parser.add_argument("--users", type=int, default=USERS)
     parser.add_argument("--requests", type=int, default=REQUESTS_PER_USER, help="searches per user")
+    parser.add_argument("--server", choices=sorted(SERVERS), default="gunicorn")
     args = parser.parse_args(argv)
-    figures = run(args.url, users=args.users, requests_per_user=args.requests)
+    figures = run(args.url, users=args.users, requests_per_user=args.requests, server=args.server)
     return 0 if figures.errors == 0 else 1
 
 

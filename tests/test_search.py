@@ -262,13 +262,14 @@ def test_the_alembic_filter_leaves_out_only_search_index_objects():
     assert search.include_object(None, "ix_titles_isbn", "index", True, None)
 
 
-def test_the_search_benchmark_measures_the_web_endpoint(app, session, make):
+@pytest.mark.parametrize("server", ["werkzeug", "gunicorn"])
+def test_the_search_benchmark_measures_the_web_endpoint(app, session, make, server):
     from bench.search import measure
 
     for n in range(30):
         make.title(title=f"Benchmark word{n % 7} title", subtitle="with a subtitle")
     session.commit()
-    figures = measure(app, users=3, requests_per_user=4, warmup=2)
+    figures = measure(app, users=3, requests_per_user=4, warmup=3, server=server, workers=1)
     assert figures.requests == 12 and figures.errors == 0
     assert 0 < figures.p50_ms <= figures.p95_ms <= figures.max_ms
     assert figures.lines()[0].startswith("BENCH opac_search_p95_ms ") and figures.lines()[0].endswith(" ms")
