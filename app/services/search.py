@@ -32,7 +32,7 @@ from app.models.hold import HoldStatus
 
 MAX_PER_PAGE = 50
 DEFAULT_PER_PAGE = 20
-MATCH_CAP = 1000  # matches ranked and counted per query; beyond it people are asked to refine
+MATCH_CAP = 500  # matches ranked and counted per query; beyond it people are asked to refine
 TIME_BUDGET_MS = 2000
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 64
