@@ -246,6 +246,16 @@ def _split_trailer(raw: bytes, delimiter: bytes) -> tuple[bytes, int | None, str
     return raw, None, None, None
 
 
+_DATE_SHAPE = re.compile(r"[0-9Y]{8}[ A-Z]{4}[0-9HMS]{6}")
+
+
+def _forgot_the_date(spec: MessageSpec, text: str) -> bool:
+    """A request whose only fixed field is its transaction date, sent without it (PyPI ``sip2``
+    writes 65 that way): its variable fields start right after the code. Read as a blank date."""
+    return (len(spec.fixed) == 1 and spec.fixed[0].name == "transaction_date" and spec.response is not None
+            and text[2:4] in {f.code for f in spec.fields} and not _DATE_SHAPE.match(text[2:20]))
+
+
 def parse(data: bytes | str, delimiter: str = "|", encoding: str = "utf-8", *, verify: bool = True) -> Message:
     """Read one message (a trailing CR or CR LF is ignored). Raises MalformedMessage (or its
     UnknownMessage / ChecksumMismatch subclasses) for anything that cannot be read."""
@@ -270,6 +280,8 @@ def parse(data: bytes | str, delimiter: str = "|", encoding: str = "utf-8", *, v
     spec = SPECS.get(code)
     if spec is None:
         raise UnknownMessage(code)
+    if _forgot_the_date(spec, text):
+        text = text[:2] + BLANK_DATE + text[2:]
     end = 2 + spec.fixed_width
     if len(text) < end:
         raise MalformedMessage(f"fixed part of {code} is shorter than {spec.fixed_width} characters")
@@ -420,6 +432,19 @@ def parse_date(text: str, zone: dt.tzinfo) -> dt.datetime | None:
 # Logging
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CLEAN_HEAD = re.compile(r"[0-9]{2}[ -~]*\Z")
+_FIELD_START = re.compile(r"[A-Z]{2}")
+_SECRET_ANYWHERE = re.compile("(" + "|".join(sorted(REDACTED_FIELDS)) + ")(.*)", re.DOTALL)
+
+
+def _mask(segment: str) -> str:
+    """A redacted field keeps only its code; a segment that does not even start like a field
+    (garbage) is masked from the first redacted code found anywhere in it."""
+    if segment[:2] in REDACTED_FIELDS:
+        return segment[:2] + "***"
+    if _FIELD_START.match(segment[:2]):
+        return segment
+    return _SECRET_ANYWHERE.sub(lambda match: match.group(1) + "***", segment, count=1)
 
 
 def redact(message: bytes | str | Message, delimiter: str = "|", limit: int = 300) -> str:
@@ -434,7 +459,9 @@ def redact(message: bytes | str | Message, delimiter: str = "|", limit: int = 30
     spec = SPECS.get(text[:2])
     head_length = 2 + spec.fixed_width if spec is not None and len(text) >= 2 + spec.fixed_width else 0
     head, rest = text[:head_length], text[head_length:]
-    segments = [segment[:2] + "***" if segment[:2] in REDACTED_FIELDS else segment for segment in rest.split(delimiter)]
+    if not _CLEAN_HEAD.match(head):  # garbage where the fixed part should be: secrets may hide in it
+        head, rest = "", text
+    segments = [_mask(segment) for segment in rest.split(delimiter)]
     shown = head + delimiter.join(segments)
     shown = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", shown)
     if len(shown) > limit:
