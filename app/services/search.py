@@ -268,17 +268,27 @@ def search_titles(session: Session, query: str, page: int = 1, per_page: int = D
     if not ids:
         return dataclasses.replace(empty, total=min(total, MATCH_CAP), total_is_capped=total > MATCH_CAP,
                                    by_isbn=by_isbn)
-    titles = {row.id: TitleCard(*row) for row in session.execute(_title_cards_statement(), {"title_ids": ids})}
-    counts = availability_by_title(session, ids)
-    hits = [TitleHit(titles[i], counts.get(i, Availability())) for i in ids if i in titles]
+    cards = {row[0]: TitleHit(TitleCard(*row[:6]), Availability(int(row[7]), int(row[6])))
+             for row in session.execute(_cards_statement(), {"title_ids": ids})}
+    hits = [cards[i] for i in ids if i in cards]
     return SearchResult(query=query, page=page, per_page=per_page, hits=hits, total=min(total, MATCH_CAP),
                         total_is_capped=total > MATCH_CAP, by_isbn=by_isbn)
 
 
 @functools.cache
-def _title_cards_statement():
-    return select(Title.id, Title.title, Title.subtitle, Title.author, Title.publication_year, Title.series) \
-        .where(Title.id.in_(bindparam("title_ids", expanding=True)))
+def _cards_statement():
+    """The page's titles with their copy counts, in one query (built once)."""
+    title_ids = bindparam("title_ids", expanding=True)
+    busy = _busy_items(select(Item.id).where(Item.title_id.in_(title_ids)))
+    shown = (Title.id, Title.title, Title.subtitle, Title.author, Title.publication_year, Title.series)
+    return (
+        select(*shown, *_copy_counts(busy))
+        .outerjoin(Item, and_(Item.title_id == Title.id, Item.withdrawn.is_(False)))
+        .outerjoin(ItemType, ItemType.code == Item.item_type_code)
+        .outerjoin(busy, busy.c.item_id == Item.id)
+        .where(Title.id.in_(title_ids))
+        .group_by(*shown)
+    )
 
 
 def _matching_ids(session: Session, query: str, page: int, per_page: int) -> tuple[list[int], int, bool]:
@@ -354,32 +364,42 @@ _MATCHERS = {"sqlite": _sqlite_matches, "postgresql": _postgresql_matches}
 
 
 def _run_within_budget(session: Session, budget_ms: int, work):
-    """Run ``work`` in a savepoint the database cancels after ``budget_ms``: PostgreSQL by
-    ``statement_timeout``, SQLite by a progress handler. The outer transaction stays usable."""
-    dialect = session.get_bind().dialect.name
+    """Run ``work`` so that the database cancels it after ``budget_ms``, leaving the caller's
+    transaction usable: on PostgreSQL ``statement_timeout`` inside a savepoint (a cancelled
+    statement aborts the transaction up to it); on SQLite a progress handler (an interrupted
+    SELECT leaves the transaction as it was)."""
+    connection = session.connection()
+    dialect = connection.dialect.name
     try:
-        with session.begin_nested():
-            connection = session.connection()
-            if dialect == "postgresql":
-                connection.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(budget_ms))}")
-                result = work()
-                connection.exec_driver_sql("SET LOCAL statement_timeout TO DEFAULT")
-                return result
-            if dialect == "sqlite":
-                raw = connection.connection.dbapi_connection
-                deadline = time.monotonic() + budget_ms / 1000
-                # Checked every SQLITE_CHECK_EVERY virtual-machine steps (about a millisecond): each
-                # check takes the GIL, so checking often would serialise concurrent searches.
-                raw.set_progress_handler(lambda: int(time.monotonic() > deadline), SQLITE_CHECK_EVERY)
-                try:
-                    return work()
-                finally:
-                    raw.set_progress_handler(None, 0)
-            return work()
+        if dialect == "postgresql":
+            return _within_statement_timeout(connection, budget_ms, work)
+        if dialect == "sqlite":
+            raw = connection.connection.dbapi_connection
+            deadline = time.monotonic() + budget_ms / 1000
+            # Checked every SQLITE_CHECK_EVERY virtual-machine steps (about a millisecond): each
+            # check takes the GIL, so checking often would serialise concurrent searches.
+            raw.set_progress_handler(lambda: int(time.monotonic() > deadline), SQLITE_CHECK_EVERY)
+            try:
+                return work()
+            finally:
+                raw.set_progress_handler(None, 0)
+        return work()
     except OperationalError as error:
         if _is_cancellation(error):
             raise SearchTimedOut(str(error.orig)) from error
         raise
+
+
+def _within_statement_timeout(connection: Connection, budget_ms: int, work):
+    # Savepoint and timeout share a round trip each way (a search is a handful of round trips).
+    connection.exec_driver_sql(f"SAVEPOINT carrel_search; SET LOCAL statement_timeout = {max(1, int(budget_ms))}")
+    try:
+        result = work()
+    except BaseException:
+        connection.exec_driver_sql("ROLLBACK TO SAVEPOINT carrel_search; RELEASE SAVEPOINT carrel_search")
+        raise
+    connection.exec_driver_sql("SET LOCAL statement_timeout TO DEFAULT; RELEASE SAVEPOINT carrel_search")
+    return result
 
 
 def _is_cancellation(error: OperationalError) -> bool:
@@ -414,29 +434,11 @@ def _busy_items(item_ids):
     ).subquery("busy")
 
 
-def availability_by_title(session: Session, title_ids: list[int]) -> dict[int, Availability]:
-    """Available and total copies of each title, in one query. Withdrawn copies do not count;
-    available means on the shelf and loanable, as ``holdings`` reports it item by item."""
-    if not title_ids:
-        return {}
-    rows = session.execute(_availability_statement(), {"title_ids": list(title_ids)})
-    return {title_id: Availability(int(available or 0), int(total)) for title_id, total, available in rows}
-
-
-@functools.cache
-def _availability_statement():
-    # Built once: composing this statement costs more than running it for a page of titles.
-    title_ids = bindparam("title_ids", expanding=True)
-    busy = _busy_items(select(Item.id).where(Item.title_id.in_(title_ids)))
+def _copy_counts(busy):
+    """Copies counted (not withdrawn: the caller's join) and copies on the shelf and loanable."""
     on_shelf = and_(busy.c.item_id.is_(None), Item.lost == 0, Item.damaged.is_(False), Item.not_for_loan == 0,
                     ItemType.not_for_loan.is_(False))
-    return (
-        select(Item.title_id, func.count(Item.id), func.sum(case((on_shelf, 1), else_=0)))
-        .join(ItemType, ItemType.code == Item.item_type_code)
-        .outerjoin(busy, busy.c.item_id == Item.id)
-        .where(Item.title_id.in_(title_ids), Item.withdrawn.is_(False))
-        .group_by(Item.title_id)
-    )
+    return func.count(Item.id), func.coalesce(func.sum(case((on_shelf, 1), else_=0)), 0)
 
 
 @dataclasses.dataclass(frozen=True)
