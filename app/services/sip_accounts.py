@@ -1,13 +1,15 @@
-"""SIP2 kiosk accounts: the login (93) check. Accounts have their own passwords, an enabled switch
-and an optional list of addresses they may connect from. ``VerifiedSecrets`` remembers secrets
-already verified (kiosk passwords, patron PINs) so a reconnect storm or a kiosk sending the PIN
-with every message does not pay an argon2 verification each time."""
+"""SIP2 kiosk accounts: the login (93) check, and the institutions and accounts the staff
+administration page creates, edits and deletes. Accounts have their own passwords (argon2), an
+enabled switch and an optional list of addresses they may connect from. ``VerifiedSecrets``
+remembers secrets already verified (kiosk passwords, patron PINs) so a reconnect storm or a
+kiosk sending the PIN with every message does not pay an argon2 verification each time."""
 from __future__ import annotations
 
 import collections
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 import threading
 import time
@@ -16,7 +18,7 @@ from typing import Hashable, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import SipAccount
+from app.models import SipAccount, SipInstitution
 
 from .passwords import verify_password
 
@@ -43,11 +45,16 @@ def _address(text: str) -> IPAddress | None:
     return address
 
 
+def _entries(allowed: str | None) -> list[str]:
+    """The entries of an address list: separated by commas, semicolons, spaces or lines."""
+    return [entry for entry in re.split(r"[,;\s]+", allowed or "") if entry]
+
+
 def parse_allowed_addresses(allowed: str | None) -> list[IPNetwork]:
     """The networks of a comma list of IPs and CIDRs; entries that are not one are skipped
     (the staff form validates them; a bad entry must not open the account to everyone)."""
     networks: list[IPNetwork] = []
-    for entry in (allowed or "").replace(";", ",").split(","):
+    for entry in _entries(allowed):
         entry = entry.strip()
         if not entry:
             continue
@@ -134,3 +141,133 @@ def authenticate_sip_account(session: Session, login: str, password: str, *, add
     if not address_allowed(account.allowed_addresses, address):
         raise SipLoginRefused("address_not_allowed")
     return account
+
+
+# ---------------------------------------------------------------------------------------------
+# The staff administration page: institutions and accounts
+
+ENCODINGS = ("utf-8", "cp850", "ascii")
+TERMINATORS = ("CR", "CRLF")
+# Patron fields a 64 answer can carry that an account may hide (the first four hidden by default).
+PATRON_FIELDS = {"BD": "home address", "BE": "e-mail address", "BF": "home phone number", "PB": "birth date",
+                 "PC": "patron category"}
+INSTITUTION_FIELDS = ("name", "checkin_ok", "checkout_ok", "renewal_ok", "status_update_ok", "offline_ok",
+                      "timeout_period", "retries_allowed")
+ACCOUNT_FIELDS = ("login", "institution_id", "library_code", "actor_id", "enabled", "error_detection", "terminator",
+                  "delimiter", "encoding", "supports_magnetic_media", "supports_security_inhibit", "supports_offline",
+                  "checked_in_ok", "holds_block_checkin", "allow_empty_pin", "hidden_fields", "allowed_addresses")
+
+
+class SipSettingRefused(ValueError):
+    """An institution or account value the page must refuse; ``field`` names the form field."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+def invalid_addresses(allowed: str | None) -> list[str]:
+    """The entries of an allowed-address list that are neither an IP address nor a network."""
+    bad = []
+    for entry in _entries(allowed):
+        entry = entry.strip()
+        if entry:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                bad.append(entry)
+    return bad
+
+
+def _audit(session: Session, actor_id: int | None, action: str, object_type: str, object_id: object,
+           changed: Iterable[str]) -> None:
+    from .audit import record_audit
+
+    record_audit(session, actor_id=actor_id, channel="staff", module="SIP2", action=action, object_type=object_type,
+                 object_id=object_id, info={"changed": sorted(changed)})
+
+
+def save_institution(session: Session, institution: SipInstitution | None, values: dict, *,
+                     actor_id: int | None, new_id: str | None = None) -> SipInstitution:
+    """Create (``institution`` None, with ``new_id``: the AO value) or update an institution."""
+    if not 0 <= int(values["timeout_period"]) <= 999:
+        raise SipSettingRefused("timeout_period", "The timeout is 0 to 999 tenths of a second.")
+    if not 0 <= int(values["retries_allowed"]) <= 999:
+        raise SipSettingRefused("retries_allowed", "Retries are 0 to 999.")
+    if institution is None:
+        code = (new_id or "").strip()
+        if not code or len(code) > 20 or "|" in code:
+            raise SipSettingRefused("id", "An institution id (AO) of 1 to 20 characters, without |.")
+        if session.get(SipInstitution, code) is not None:
+            raise SipSettingRefused("id", f"Institution {code} already exists.")
+        institution = SipInstitution(id=code)
+        session.add(institution)
+        action = "CREATE_INSTITUTION"
+    else:
+        action = "UPDATE_INSTITUTION"
+    changed = [name for name in INSTITUTION_FIELDS if getattr(institution, name, None) != values[name]]
+    for name in INSTITUTION_FIELDS:
+        setattr(institution, name, values[name])
+    session.flush()
+    _audit(session, actor_id, action, "sip_institution", institution.id, changed)
+    return institution
+
+
+def save_account(session: Session, account: SipAccount | None, values: dict, *, password: str | None,
+                 actor_id: int | None) -> SipAccount:
+    """Create or update a kiosk account. The password is hashed; a blank one keeps the old
+    (a new account needs one). Changes reach a kiosk at its next login."""
+    login = (values["login"] or "").strip()
+    if not login or "|" in login:
+        raise SipSettingRefused("login", "A login (CN) without |.")
+    clash = session.scalar(select(SipAccount).where(SipAccount.login == login))
+    if clash is not None and clash is not account:
+        raise SipSettingRefused("login", f"The login {login} is taken.")
+    if session.get(SipInstitution, values["institution_id"]) is None:
+        raise SipSettingRefused("institution_id", "Choose an institution.")
+    delimiter = values["delimiter"] or ""
+    if len(delimiter) != 1 or delimiter.isalnum() or not delimiter.isprintable() or delimiter == " ":
+        raise SipSettingRefused("delimiter", "One printable character that is not a letter, a digit or a space.")
+    if values["encoding"] not in ENCODINGS:
+        raise SipSettingRefused("encoding", f"One of {', '.join(ENCODINGS)}.")
+    if values["terminator"] not in TERMINATORS:
+        raise SipSettingRefused("terminator", "CR or CRLF.")
+    bad = invalid_addresses(values["allowed_addresses"])
+    if bad:
+        raise SipSettingRefused("allowed_addresses", f"Not an address or network: {', '.join(bad)}.")
+    if account is None:
+        if not password:
+            raise SipSettingRefused("password", "A new account needs a password.")
+        account = SipAccount(login=login)
+        session.add(account)
+        action = "CREATE_ACCOUNT"
+    else:
+        action = "UPDATE_ACCOUNT"
+    values = dict(values, login=login, allowed_addresses=(values["allowed_addresses"] or "").strip() or None)
+    changed = [name for name in ACCOUNT_FIELDS if getattr(account, name, None) != values[name]]
+    for name in ACCOUNT_FIELDS:
+        setattr(account, name, values[name])
+    if password:
+        from .passwords import hash_password
+
+        account.password_hash = hash_password(password)
+        changed.append("password")
+    session.flush()
+    _audit(session, actor_id, action, "sip_account", account.id, changed)
+    return account
+
+
+def delete_account(session: Session, account: SipAccount, *, actor_id: int | None) -> None:
+    """Remove a kiosk account (its kept answers go with it); connected kiosks keep their session
+    until they log in again, which then fails."""
+    session.delete(account)
+    session.flush()
+    _audit(session, actor_id, "DELETE_ACCOUNT", "sip_account", account.id, ())
+
+
+def delete_institution(session: Session, institution: SipInstitution, *, actor_id: int | None) -> None:
+    if session.scalar(select(SipAccount.id).where(SipAccount.institution_id == institution.id).limit(1)):
+        raise SipSettingRefused("id", "Move or delete its accounts first.")
+    session.delete(institution)
+    session.flush()
+    _audit(session, actor_id, "DELETE_INSTITUTION", "sip_institution", institution.id, ())

@@ -256,6 +256,19 @@ def _forgot_the_date(spec: MessageSpec, text: str) -> bool:
             and text[2:4] in {f.code for f in spec.fields} and not _DATE_SHAPE.match(text[2:20]))
 
 
+_LOGIN_DELIMITER = re.compile(rb"\A93..CN[^\r]*?([^A-Za-z0-9\s])CO")
+
+
+def login_delimiter(raw: bytes, default: str = "|") -> str:
+    """The field delimiter a login (93) uses: the character before its CO field. A site may
+    configure another delimiter than "|" (FOLIO's tests use "^"), and the account that says so
+    is not known until the login is read."""
+    if default.encode("ascii") in raw:
+        return default
+    match = _LOGIN_DELIMITER.match(raw)
+    return match.group(1).decode("ascii") if match else default
+
+
 def parse(data: bytes | str, delimiter: str = "|", encoding: str = "utf-8", *, verify: bool = True) -> Message:
     """Read one message (a trailing CR or CR LF is ignored). Raises MalformedMessage (or its
     UnknownMessage / ChecksumMismatch subclasses) for anything that cannot be read."""

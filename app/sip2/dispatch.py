@@ -98,8 +98,11 @@ class Dispatcher:
 
     def handle(self, session: Session, raw: bytes) -> Reply:
         """The reply to one framed message (terminator already removed)."""
+        delimiter = session.delimiter
+        if raw.startswith(b"93") and not session.logged_in:
+            delimiter = codec.login_delimiter(raw, delimiter)
         try:
-            request = codec.parse(raw, delimiter=session.delimiter, encoding=session.encoding)
+            request = codec.parse(raw, delimiter=delimiter, encoding=session.encoding)
         except codec.ChecksumMismatch:
             log.warning("SIP2 %s: bad checksum, asking for a resend: %s", session.peer, codec.redact(raw))
             return self._resend_please(session, error_detection=True)
