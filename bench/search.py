@@ -2,10 +2,9 @@
 random word taken from real titles of the seeded database, back to back (no think time), against
 the real web endpoint (/search) on 127.0.0.1. Prints ``BENCH opac_search_p95_ms <v> ms``.
 
-The server is the production shape, gunicorn with 2 x cores + 1 workers (``--server gunicorn``,
-the default), or werkzeug's threaded server inside this process (``--server werkzeug``): one
-Python process, so one core's worth of Python for 20 users; it measures the code, not the
-deployment.
+The server is the production shape, gunicorn with one threaded worker per core (``--server
+gunicorn``, the default), or werkzeug's threaded server inside this process (``--server
+werkzeug``): one Python process, so one core's worth of Python for 20 users.
 
 Registered as the ``opac_search`` benchmark (``python -m bench --size L --only opac_search``);
 or run alone on an already seeded database: ``python -m bench.search --url postgresql+psycopg://...``."""
@@ -110,9 +109,11 @@ class _WerkzeugServer:
 class _GunicornServer:
     """``gunicorn wsgi:app`` in a child process, as production runs the web (DESIGN: processes)."""
 
+    threads = 8
+
     def __init__(self, _app, url: str, workers: int | None = None):
-        self.workers = workers or 2 * (os.cpu_count() or 1) + 1
-        self.name = f"gunicorn ({self.workers} sync workers)"
+        self.workers = workers or os.cpu_count() or 1
+        self.name = f"gunicorn ({self.workers} workers x {self.threads} threads)"
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -123,8 +124,9 @@ class _GunicornServer:
         env = dict(os.environ, DATABASE_URL=self._url, SECRET_KEY="bench-search", CARREL_ENV="production",
                    CARREL_RUN_SCHEDULER="false", CARREL_RUN_SIP2="false")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-             "--log-level", "warning", "--preload", "wsgi:app"], cwd=ROOT, env=env)
+            [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--worker-class", "gthread",
+             "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+             "--preload", "wsgi:app"], cwd=ROOT, env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
