@@ -42,16 +42,25 @@ def patron_required(view: Callable) -> Callable:
     return _mark(wrapper, "patron")
 
 
+def _refuse_unless_staff_session():
+    """None when a staff session is open; otherwise the response to send instead: the staff
+    login for anonymous visitors and OPAC sessions of staff, 403 for patrons."""
+    if current_user.is_authenticated and session.get("interface") == STAFF_INTERFACE:
+        return None
+    if current_user.is_authenticated and not current_user.is_staff:
+        abort(403)
+    return redirect(url_for("auth.staff_login", next=request.full_path.rstrip("?")))
+
+
 def staff_required(permission: Permission | str) -> Callable[[Callable], Callable]:
     permission = Permission(permission)
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated or session.get("interface") != STAFF_INTERFACE:
-                if current_user.is_authenticated and not current_user.is_staff:
-                    abort(403)
-                return redirect(url_for("auth.staff_login", next=request.full_path.rstrip("?")))
+            refusal = _refuse_unless_staff_session()
+            if refusal is not None:
+                return refusal
             if not current_user.has_permission(permission):
                 abort(403)
             return view(*args, **kwargs)
@@ -66,10 +75,6 @@ def staff_session_required(view: Callable) -> Callable:
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated or session.get("interface") != STAFF_INTERFACE:
-            if current_user.is_authenticated and not current_user.is_staff:
-                abort(403)
-            return redirect(url_for("auth.staff_login", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
+        return _refuse_unless_staff_session() or view(*args, **kwargs)
 
     return _mark(wrapper, "staff", None)
