@@ -245,6 +245,18 @@ def test_reading_history_says_none_is_kept_when_the_patron_chose_never(client, s
     assert "Returned anonymously" not in html
 
 
+def test_reading_history_links_to_the_privacy_choice_when_the_library_allows_it(client, session, make):
+    from app.services.settings import set_preference
+
+    me = make.patron(password="pw")
+    session.commit()
+    login_as(client, me.userid, "pw")
+    assert "/account/privacy" not in client.get("/account/history").get_data(as_text=True)
+    set_preference(session, "OPACPrivacy", "1", actor_id=None)
+    session.commit()
+    assert 'href="/account/privacy"' in client.get("/account/history").get_data(as_text=True)
+
+
 def test_reading_history_needs_a_login(client):
     response = client.get("/account/history")
     assert response.status_code == 302 and "/login" in response.headers["Location"]

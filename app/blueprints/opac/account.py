@@ -15,6 +15,7 @@ from app.models.base import ZERO
 from app.models.hold import LIVE_STATUSES
 from app.services import circulation
 from app.services.circulation import Code, RenewalOutcome
+from app.services.settings import get_preference
 
 from ..access import patron_required
 from ..htmx import is_htmx
@@ -102,4 +103,5 @@ def reading_history():
         .limit(HISTORY_PER_PAGE).offset((page - 1) * HISTORY_PER_PAGE)
     ).unique().all()
     return render_template("opac/history.html", patron=patron, rows=rows, page=page, total=total,
-                           pages=max(1, math.ceil(total / HISTORY_PER_PAGE)))
+                           pages=max(1, math.ceil(total / HISTORY_PER_PAGE)),
+                           may_choose=get_preference(db.session, "OPACPrivacy"))
