@@ -66,8 +66,11 @@ def _text(stream: BinaryIO) -> io.TextIOWrapper:
     return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
 def _has_undecodable(cells: list[str]) -> bool:
-    return any(any("\udc80" <= ch <= "\udcff" for ch in cell) for cell in cells)
+    return _UNDECODABLE.search("".join(cells)) is not None
 
 
 def read_header(cells: list[str]) -> Header:

@@ -69,7 +69,11 @@ class RowReader:
         self.index = {c: i for i, c in enumerate(columns)}
         self.supplied = [c for c in dict.fromkeys((*columns, *options.defaults))
                          if c not in C.PROTECTED and c not in C.NOT_STORED]
-        self.converters: list[tuple[str, Callable[[str], Any]]] = [(c, self._converter(c)) for c in self.supplied]
+        self.converters: list[tuple[str, Callable[[str], Any]]] = [(c, _remembered(self._converter(c)))
+                                                                   for c in self.supplied]
+        # (column, cell index, converter, Patron field or None for special columns, default text)
+        self.steps = [(c, self.index.get(c), convert, None if c in C.SPECIAL else C.field_of(c),
+                       options.defaults.get(c, "").strip()) for c, convert in self.converters]
         if options.match not in ("cardnumber", "userid") and options.match not in reference.rules.types:
             raise ImportFileRefused(f"cannot match on {options.match!r}: not cardnumber, userid or an attribute type")
         if options.match not in ("cardnumber", "userid") and not reference.rules.types[options.match].unique_id:
@@ -156,14 +160,13 @@ class RowReader:
         return text_value
 
     def read(self, row: Row) -> RowPlan:
-        cells, defaults = row.cells, self.options.defaults
+        cells = row.cells
         plan = RowPlan(row.line, {}, set())
-        extras: dict[str, Any] = {}
-        for column, convert in self.converters:
-            index = self.index.get(column)
+        values, blank, extras = plan.values, plan.blank, {}
+        for column, index, convert, target, default in self.steps:
             text = cells[index].strip() if index is not None else ""
             if not text:
-                text = defaults.get(column, "").strip()
+                text = default
             if not text:
                 value = None
             else:
@@ -172,13 +175,12 @@ class RowReader:
                 except (CellError, AttributeRefused) as error:
                     plan.errors.append(str(error))
                     continue
-            if column in C.SPECIAL:
+            if target is None:
                 extras[column] = value
             else:
-                target = C.field_of(column)
-                plan.values[target] = value
+                values[target] = value
                 if value is None:
-                    plan.blank.add(target)
+                    blank.add(target)
         if "relationship" in extras or "guarantor_relationship" in extras:
             plan.values["relationship_type"] = extras.get("guarantor_relationship") or extras.get("relationship")
         if "guarantor_id" in extras:
@@ -195,6 +197,29 @@ class RowReader:
         elif plan.attributes:
             plan.match_key = next((v for c, v in plan.attributes if c == match), None)
         return plan
+
+
+MEMORY = 4096  # distinct cell texts remembered per column
+
+
+def _remembered(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    """The converter, remembering its answers: files repeat dates, codes and attribute lists
+    (enrolment dates, a library code per row), and the second pass converts every row again."""
+    answers: dict[str, tuple[bool, Any]] = {}
+
+    def remembered(text: str) -> Any:
+        answer = answers.get(text)
+        if answer is None:
+            try:
+                answer = (True, convert(text))
+            except (CellError, AttributeRefused) as error:
+                answer = (False, error)
+            if len(answers) < MEMORY:
+                answers[text] = answer
+        if not answer[0]:
+            raise answer[1].with_traceback(None)
+        return answer[1]
+    return remembered
 
 
 class Validator:

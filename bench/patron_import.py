@@ -1,0 +1,171 @@
+"""Patron import at scale (issue 7 targets): a 100,000-row Koha CSV (no passwords, 30% of the
+card numbers already in the database, overwrite on) imported in <= 60 s on SQLite and <= 90 s on
+PostgreSQL with a peak RSS <= 300 MB; its dry run in <= 60 s; and rows with passwords (argon2 at
+the chosen settings) as rows per second.
+
+Each measurement runs in a child process (``python -m bench.patron_import --child ...``) so its
+peak RSS is the import's alone. Registered as ``patron_import``
+(``python -m bench --size S --only patron_import``), or alone on a scratch database:
+``python -m bench.patron_import --url sqlite:///bench/.cache/import.db``."""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+from . import Context, Figure, benchmark
+
+ROWS = 100_000
+MATCHING = 0.30
+PASSWORD_ROWS = 200
+PREFIX = "IMPB"
+CACHE = Path(__file__).resolve().parent / ".cache"
+HEADER = ["cardnumber", "surname", "firstname", "title", "address", "city", "state", "zipcode", "country", "email",
+          "phone", "dateofbirth", "branchcode", "categorycode", "dateenrolled", "dateexpiry", "sort1", "sort2",
+          "userid", "patron_attributes"]
+SURNAMES = ["Okafor", "Lee", "Garcia", "Nguyen", "Smith", "Kowalski", "Haddad", "Rossi", "Tanaka", "Dubois"]
+FIRSTNAMES = ["Ada", "Sam", "Jo", "Mia", "Noor", "Luca", "Yuki", "Ines", "Omar", "Zoe"]
+
+
+def card(n: int) -> str:
+    return f"{PREFIX}{n:09d}"
+
+
+def write_csv(path: Path, rows: int, existing: int, passwords: bool = False, start: int = 0) -> None:
+    """``rows`` rows; the first ``existing`` card numbers (spread through the file) are in the database."""
+    rng = random.Random(7)
+    numbers = list(range(start, start + rows))
+    rng.shuffle(numbers)
+    header = HEADER + (["password"] if passwords else [])
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for n in numbers:
+            born = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(20000))
+            row = [card(n), rng.choice(SURNAMES), rng.choice(FIRSTNAMES), "", f"{n % 999} Main St", "Oakland", "CA",
+                   "94610", "USA", f"p{n}@example.org", "555-0100", born.isoformat(), "CPL", "PT",
+                   "2026-08-20", "2027-05-15", "STUDENT", "FALL", f"imp{n}", "MAJOR:ART,MAJOR:FILM"]
+            if passwords:
+                row.append(f"pw-{n}-secret")
+            writer.writerow(row)
+
+
+def prepare(url: str) -> None:
+    """Reference data the file names and the patrons it matches (``MATCHING`` of ROWS)."""
+    from sqlalchemy import delete, insert, select
+
+    from app import clock, create_app
+    from app.extensions import db
+    from app.models import AttributeType, AuthorisedValue, Library, Patron, PatronCategory
+
+    app = create_app({"DATABASE_URL": url, "ENV": "development", "SECRET_KEY": "bench"})
+    with app.app_context(), db.unit_of_work() as session:
+        if session.get(Library, "CPL") is None:
+            session.add(Library(code="CPL", name="Centerville"))
+        if session.get(PatronCategory, "PT") is None:
+            session.add(PatronCategory(code="PT", description="Patron"))
+        if session.get(AttributeType, "MAJOR") is None:
+            session.add(AttributeType(code="MAJOR", description="Major", repeatable=True,
+                                      authorised_value_category="BENCHMAJOR"))
+            session.add_all([AuthorisedValue(category="BENCHMAJOR", value=v) for v in ("ART", "FILM")])
+        session.flush()
+        session.execute(delete(Patron).where(Patron.cardnumber.like(f"{PREFIX}%")))
+        now, today = clock.now(), clock.today()
+        existing = int(ROWS * MATCHING)
+        rows = [dict(cardnumber=card(n), surname="Existing", library_code="CPL", category_code="PT", privacy="default",
+                     dateenrolled=today, created_at=now, updated_at=now) for n in range(existing)]
+        for start in range(0, len(rows), 5000):
+            session.execute(insert(Patron), rows[start:start + 5000])
+        assert session.scalar(select(Patron.id).where(Patron.cardnumber == card(0))) is not None
+    db.engine.dispose()
+
+
+def child(url: str, file: str, options: dict) -> None:
+    """Run one import and print its figures as JSON (seconds, peak RSS, counts)."""
+    import resource
+
+    from app import create_app
+    from app.extensions import db
+    from app.services.patron_import import ImportOptions, import_patrons
+
+    app = create_app({"DATABASE_URL": url, "ENV": "development", "SECRET_KEY": "bench"})
+    started = time.perf_counter()
+    with app.app_context(), db.unit_of_work(write=not options.get("dry_run")) as session:
+        result = import_patrons(session, file, ImportOptions(**options), None, channel="cli")
+        if not result.applied:
+            session.rollback()
+    seconds = time.perf_counter() - started  # the commit included
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                      "peak_rss_mb": usage.ru_maxrss / 1024, "summary": result.summary, "rows": result.rows,
+                      "to_create": result.to_create, "to_overwrite": result.to_overwrite}))
+
+
+def _run_child(url: str, file: Path, log, **options) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench.patron_import", "--child", "--url", url, "--file", str(file),
+                          "--options", json.dumps(options)], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    log(f"  {options}: {figures}")
+    return figures
+
+
+def measure(url: str, log) -> Iterator[Figure]:
+    CACHE.mkdir(exist_ok=True)
+    big, small = CACHE / "patrons-100k.csv", CACHE / "patrons-passwords.csv"
+    log(f"patron_import: writing {ROWS:,} rows and preparing {int(ROWS * MATCHING):,} matching patrons")
+    write_csv(big, ROWS, int(ROWS * MATCHING))
+    write_csv(small, PASSWORD_ROWS, 0, passwords=True, start=ROWS * 10)
+    prepare(url)
+    dry = _run_child(url, big, log, dry_run=True, overwrite=True, file_name=big.name)
+    real = _run_child(url, big, log, overwrite=True, file_name=big.name)
+    pw = _run_child(url, small, log, overwrite=True, file_name=small.name)
+    yield "import_100k_seconds", real["seconds"], "s"
+    yield "import_100k_dry_run_seconds", dry["seconds"], "s"
+    yield "import_100k_peak_rss_mb", max(real["peak_rss_mb"], dry["peak_rss_mb"]), "MB"
+    yield "import_password_rows_per_second", PASSWORD_ROWS / pw["seconds"], "rows/s"
+
+
+@benchmark("patron_import")
+def patron_import_benchmark(ctx: Context) -> Iterator[Figure]:
+    from app.extensions import db
+
+    db.session.remove()
+    yield from measure(ctx.url, ctx.log)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.patron_import")
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.url, args.file, json.loads(args.options))
+        return 0
+    from sqlalchemy import create_engine
+
+    from app.models import Base
+
+    engine = create_engine(args.url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    from . import format_figure
+
+    for figure in measure(args.url, lambda m: print(m, file=sys.stderr, flush=True)):
+        print(format_figure(*figure), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
