@@ -174,7 +174,8 @@ def _engine_of(target: Session | Engine | Connection) -> Engine:
 
 def _enabled_triggers(target: Session | Engine) -> frozenset[str]:
     if isinstance(target, Session):
-        return get_preference(target, PREFERENCE)
+        with target.no_autoflush:  # the caller's pending changes are flushed at its commit, not here
+            return get_preference(target, PREFERENCE)
     with target.connect() as conn:
         raw = conn.scalar(select(SystemPreference.value).where(SystemPreference.name == PREFERENCE))
     pref = definition(PREFERENCE)
