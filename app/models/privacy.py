@@ -14,7 +14,6 @@ import enum
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .api_client import ApiClient  # noqa: F401  (the tables below must exist first)
 from .base import Base, StrEnumType, TimestampMixin, UTCDateTime
 from .circulation import AccountLine, Loan
 from .hold import Hold, HoldHistory
