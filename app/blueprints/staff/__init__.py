@@ -68,3 +68,4 @@ def offline():
 
 
 from . import patron_actions  # noqa: E402,F401  (pay, write off, add a fee)
+from . import api_keys  # noqa: E402,F401  (API keys on the patron page)
