@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
     from .staff import bp as staff_bp
     from .staff.admin import bp as admin_bp
     from .staff.circulation import bp as circulation_bp
+    from .staff.offline import bp as offline_bp
     from .staff.holds import bp as holds_bp
     from .staff.tools import bp as tools_bp
     from .staff.privacy import bp as privacy_bp
@@ -23,6 +24,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(admin_bp, url_prefix="/staff/admin")
     app.register_blueprint(circulation_bp, url_prefix="/staff/circulation")
+    app.register_blueprint(offline_bp, url_prefix="/staff/offline")
     app.register_blueprint(holds_bp, url_prefix="/staff/holds")
     app.register_blueprint(tools_bp, url_prefix="/staff/tools")
     app.register_blueprint(privacy_bp, url_prefix="/staff/privacy")

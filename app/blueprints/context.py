@@ -17,7 +17,7 @@ STAFF_AREAS: tuple[tuple[str, str, str | None], ...] = (
     ("Patrons", "staff.patrons", "patrons"),
     ("Holds", "holds.index", "holds"),
     ("Tools", "tools.index", "import"),
-    ("Offline circulation", "staff.offline", "offline_circulation"),
+    ("Offline circulation", "offline.index", "offline_circulation"),
     ("Privacy", "privacy.index", "privacy"),
     ("Administration", "admin.index", "administration"),
 )

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, or_, select
 
 from app.extensions import db
-from app.models import Hold, Item, Loan, Patron, PendingOfflineOperation, Title
+from app.models import Hold, Item, Loan, Patron, Title
 from app.models.hold import LIVE_STATUSES
 
 from ..access import staff_required, staff_session_required
@@ -56,15 +56,6 @@ def patron_detail(patron_id: int):
 
     patron = db.session.get(Patron, patron_id) or abort(404)
     return render_template("staff/patron_detail.html", **{**panel_context(patron), **account_context(patron)})
-
-
-@bp.get("/offline")
-@staff_required("offline_circulation")
-def offline():
-    pending = db.session.scalar(select(func.count()).select_from(PendingOfflineOperation).where(
-        PendingOfflineOperation.status != "applied"))
-    return render_template("staff/area.html", area="Offline circulation",
-                           summary=f"{pending} offline action(s) waiting to be processed.")
 
 
 from . import patron_actions  # noqa: E402,F401  (pay, write off, add a fee)

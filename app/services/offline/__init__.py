@@ -12,12 +12,22 @@ from .processing import (
     ordered_operation_ids,
     process_offline_operations,
 )
-from .queue import DUPLICATE, QUEUED, EnqueueResult, OfflineRecord, enqueue_offline_operations, records_from_koc
+from .listing import OperationRow, describe_operations, operations_in_view, status_counts
+from .queue import (
+    DUPLICATE,
+    QUEUED,
+    EnqueueResult,
+    OfflineRecord,
+    delete_offline_operations,
+    enqueue_offline_operations,
+    records_from_koc,
+)
 from .transactions import BrowserTransaction, RefusedTransaction, read_transactions
 from .upload import KocUpload, upload_koc
 
 __all__ = [
-    "ActionResult", "BrowserTransaction", "DUPLICATE", "EnqueueResult", "InvalidOfflineRecord", "KOC_WORKSTATION",
+    "ActionResult", "BrowserTransaction", "DUPLICATE", "OperationRow", "delete_offline_operations",
+    "describe_operations", "operations_in_view", "status_counts", "EnqueueResult", "InvalidOfflineRecord", "KOC_WORKSTATION",
     "KocFile", "KocLineError", "KocRecord", "KocUpload", "OfflineOutcome", "OfflineRecord", "PatronFileExists",
     "PatronFileSummary", "ProcessingSummary", "QUEUED", "RefusedTransaction", "apply_offline_operation",
     "enqueue_offline_operations", "koc_header", "koc_line", "offline_fingerprint", "ordered_operation_ids",

@@ -122,3 +122,18 @@ def _add_one_by_one(session: Session, rows: list[PendingOfflineOperation], resul
         except IntegrityError:
             result.statuses[prints.index(row.fingerprint)] = DUPLICATE
     return added
+
+
+def delete_offline_operations(session: Session, ids: Iterable[int]) -> int:
+    """Delete chosen actions that were not applied (applied ones are the record of what
+    happened and stay); returns how many went."""
+    from sqlalchemy import delete
+
+    wanted = sorted(set(ids))
+    deleted = 0
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        result = session.execute(delete(PendingOfflineOperation).where(
+            PendingOfflineOperation.id.in_(wanted[start:start + LOOKUP_CHUNK]),
+            PendingOfflineOperation.status != OfflineStatus.APPLIED).execution_options(synchronize_session="fetch"))
+        deleted += result.rowcount
+    return deleted
