@@ -22,17 +22,22 @@ from app.models import (
     Hold,
     HoldHistory,
     HoldStatus,
+    ImportJobStatus,
     Loan,
     LoanHistory,
     LoginThrottle,
     Patron,
     PatronAttribute,
+    PatronImportJob,
     PatronList,
     PatronListEntry,
     PatronRestriction,
     PendingOfflineOperation,
     PurgeRun,
     PurgeStatus,
+    SipAccount,
+    SipInstitution,
+    SipTransaction,
 )
 from app.models.offline import OfflineAction
 from app.services.audit import record_audit
@@ -215,6 +220,15 @@ def test_a_purge_erases_every_copy_of_personal_data(make, session):
     ])
     session.flush()
     session.add(ApiToken(token_hash="t" * 64, client_id="leaving-app", expires_at=NOW))
+    kiosk = SipAccount(login="k", password_hash="x", institution_id="CPL", library_code="CPL")
+    session.add_all([SipInstitution(id="CPL", name="Centerville"), kiosk,
+                     PatronImportJob(file_name="old.csv", options={}, status=ImportJobStatus.DONE, created_at=LONG_AGO,
+                                     file_data=b"cardnumber,surname\n23529000123456,Leaving", report="line 2: ok"),
+                     PatronImportJob(file_name="new.csv", options={}, status=ImportJobStatus.DONE, created_at=NOW,
+                                     file_data=b"cardnumber,surname", report="ok")])
+    session.flush()
+    session.add(SipTransaction(account_id=kiosk.id, message_code="11", patron_ref="23529000123456", item_ref="1",
+                               transaction_date="20260615    120000", response={"AE": "Leaving"}))
     shared = PatronList(name="Book club", owner_id=staff.id)
     session.add(shared)
     session.flush()
@@ -253,6 +267,10 @@ def test_a_purge_erases_every_copy_of_personal_data(make, session):
     assert None in entries and entries[None].actor_id is None  # the login: nobody named any more
     assert entries["1"].info == {"title_id": title.id}
     assert entries["2"].info == {"title_id": title.id, "patron_id": other.id}
+    assert session.scalar(select(func.count()).select_from(SipTransaction)) == 0
+    assert [(j.file_name, j.file_data is None, j.report is None) for j in
+            session.scalars(select(PatronImportJob).order_by(PatronImportJob.id))] == [("old.csv", True, True),
+                                                                                      ("new.csv", False, False)]
     report = session.scalars(select(AuditEntry).where(AuditEntry.action == "PURGE")).one()
     assert report.info["purged"] == 1 and report.info["loans_anonymised"] == 1
     assert report.info["live_holds_deleted"] == 1 and report.info["holds_anonymised"] == 1

@@ -11,9 +11,11 @@ What erasing a patron means here (nothing is copied to a "deleted patrons" table
 - live holds are deleted (their history with them) under the titles' queue locks;
 - lists the patron owned, list entries, restrictions, extended attributes, permissions, API
   clients and their tokens, the login throttle of the account are deleted;
-- pending offline operations naming their card number lose the card number; audit entries
-  about them lose the patron's id (``object_id``, ``actor_id``; ``patron_id`` in ``info`` once
-  the run finishes), so the log keeps counts of what happened, not who;
+- pending offline operations naming their card number lose the card number; SIP2 answers kept
+  for kiosk retries under it are deleted; patron import uploads finished before the cutoff lose
+  their file and report (copies of the imported patrons' data);
+- audit entries about them lose the patron's id (``object_id``, ``actor_id``; ``patron_id`` in
+  ``info`` once the run finishes), so the log keeps counts of what happened, not who;
 - every other reference to the patron (who issued a loan, placed a hold, changed a preference)
   is set NULL by its foreign key when the patron row is deleted.
 
@@ -26,7 +28,7 @@ import time
 from collections import Counter
 from typing import Callable, ContextManager
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -34,13 +36,16 @@ from app.models import (
     AccountLine,
     AuditEntry,
     Hold,
+    ImportJobStatus,
     LoanHistory,
     LoginThrottle,
     Patron,
+    PatronImportJob,
     PatronList,
     PendingOfflineOperation,
     PurgeRun,
     PurgeStatus,
+    SipTransaction,
     Title,
 )
 from app.models.hold import LIVE_STATUSES
@@ -127,9 +132,10 @@ def cancel_purge(session: Session, run_id: int, *, actor_id: int | None, channel
 
 
 def _finish(session: Session, run: PurgeRun) -> None:
-    scrubbed = _scrub_audit_info(session)
-    if scrubbed:
-        run.counts = {**(run.counts or {}), "audit_entries_scrubbed": (run.counts or {}).get("audit_entries_scrubbed", 0) + scrubbed}
+    counts = Counter(run.counts or {})
+    counts["audit_entries_scrubbed"] += _scrub_audit_info(session)
+    counts["import_files_cleared"] += _clear_old_import_files(session, criteria_of(run).cutoff)
+    run.counts = {name: count for name, count in counts.items() if count}
     run.status, run.finished_at = PurgeStatus.FINISHED, clock.now()
     record_audit(session, actor_id=run.started_by_id, channel=run.channel, module="PRIVACY", action="PURGE",
                  object_type="purge_run", object_id=run.id, info=_run_info(run))
@@ -168,6 +174,7 @@ def erase_patrons(session: Session, patron_ids: list[int]) -> Counter:
     if cards:
         offline = PendingOfflineOperation.__table__
         run("offline_operations_scrubbed", update(offline).where(offline.c.cardnumber.in_(cards)).values(cardnumber=None))
+        run("sip_answers_deleted", delete(SipTransaction.__table__).where(SipTransaction.__table__.c.patron_ref.in_(cards)))
     audit = AuditEntry.__table__
     run("audit_entries_scrubbed", update(audit).where(audit.c.object_type == "patron",
                                                       audit.c.object_id.in_([str(i) for i in ids])).values(object_id=None))
@@ -187,6 +194,15 @@ def _scrub_audit_info(session: Session) -> int:
         session.execute(update(audit).where(audit.c.id == entry_id)
                         .values(info={k: v for k, v in info.items() if k != "patron_id"}))
     return len(rows)
+
+
+def _clear_old_import_files(session: Session, before: dt.datetime) -> int:
+    """Patron import uploads finished before the cutoff are copies of personal data (purged
+    patrons' among them): their file and report go, the job's counts stay."""
+    jobs = PatronImportJob.__table__
+    return session.execute(update(jobs).where(
+        jobs.c.status.in_([ImportJobStatus.DONE, ImportJobStatus.FAILED]), jobs.c.created_at < before,
+        or_(jobs.c.file_data.is_not(None), jobs.c.report.is_not(None))).values(file_data=None, report=None)).rowcount
 
 
 def drive_purge(units: UnitOfWork, run_id: int, *, seconds: float | None = None, pause: float = 0.0,
