@@ -32,9 +32,18 @@ class HoldMatch:
 
 
 def find_hold_for_checked_in_item(session: Session, item: Item, library_code: str) -> HoldMatch | None:
-    """The hold a checked-in item should fill, already trapped (status and transfer set), or None.
-    Filled in by the holds service; until then no item is trapped at check-in."""
-    return None
+    """The hold a checked-in item should fill, already trapped (status and transfer set), or None:
+    at the pickup library the hold is pulled (pickup deadline set); elsewhere it goes in transit
+    with a transfer to the pickup library."""
+    from app.services.hold_queue.filling import trap_checked_in_item
+    trapped = trap_checked_in_item(session, item, library_code)
+    if trapped is None:
+        return None
+    hold, transfer_to = trapped
+    patron = hold.patron
+    return HoldMatch(hold_id=hold.id, patron_id=patron.id if patron else None,
+                     patron_name=patron.full_name if patron else "",
+                     pickup_library_code=hold.pickup_library_code, transfer_to=transfer_to)
 
 
 def holds_item_could_fill(item: Item, *, excluding_patron_id: int | None = None, on: dt.date | None = None):

@@ -1,0 +1,6 @@
+"""The hold queue: filling holds with copies (by the transport cost matrix when it is on),
+trapping checked-in items, and rebuilding every title's queue."""
+from .costs import CostMatrix, load_matrix
+from .filling import fill_title, trap_checked_in_item
+
+__all__ = ["CostMatrix", "load_matrix", "fill_title", "trap_checked_in_item"]
