@@ -6,6 +6,7 @@ kiosk sending the PIN with every message does not pay an argon2 verification eac
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import hashlib
 import hmac
 import ipaddress
@@ -85,11 +86,18 @@ class VerifiedSecrets:
 
     An entry is keyed by the owner and its stored hash (a changed password misses) and holds a
     keyed BLAKE2 digest of the secret, never the secret; the key is random per process. Only
-    successes are remembered, so a wrong secret always costs a full verification."""
+    successes are remembered, so a wrong secret always costs a full verification.
 
-    def __init__(self, ttl: float = 600.0, max_entries: int = 20_000):
+    The argon2 verifications themselves run on ``max_concurrent`` threads of their own: each
+    takes 19 MiB and a core for ~25 ms, and glibc keeps freed memory per thread, so a storm of
+    logins spread over eight worker threads would hold eight times that memory for good and
+    starve every other message. ``close()`` ends those threads (they start again if needed)."""
+
+    def __init__(self, ttl: float = 600.0, max_entries: int = 20_000, max_concurrent: int = 2):
         self.ttl = ttl
         self.max_entries = max_entries
+        self.max_concurrent = max_concurrent
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._key = secrets.token_bytes(32)
         self._entries: collections.OrderedDict[tuple[Hashable, str], tuple[bytes, float]] = collections.OrderedDict()
         self._lock = threading.Lock()
@@ -107,7 +115,7 @@ class VerifiedSecrets:
             entry = self._entries.get(key)
             if entry is not None and entry[1] > now and hmac.compare_digest(entry[0], digest):
                 return True
-        if not verify_password(stored_hash, secret):
+        if not self._verify(stored_hash, secret):
             return False
         with self._lock:
             self._entries[key] = (digest, now + self.ttl)
@@ -115,6 +123,20 @@ class VerifiedSecrets:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return True
+
+    def _verify(self, stored_hash: str, secret: str) -> bool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(self.max_concurrent,
+                                                                   thread_name_prefix="carrel-argon2")
+            pool = self._pool
+        return pool.submit(verify_password, stored_hash, secret).result()
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def forget(self, owner: Hashable) -> None:
         with self._lock:

@@ -164,11 +164,13 @@ class SipStanding:
 UNKNOWN_PATRON_STATUS = "YYYY" + " " * 10  # every privilege denied (Koha's answer for an unknown card)
 
 
-def sip_standing(session: Session, patron: Patron, library_code: str, on: dt.date | None = None) -> SipStanding:
+def sip_standing(session: Session, patron: Patron, library_code: str, on: dt.date | None = None, *,
+                 loans: int | None = None) -> SipStanding:
     """The patron's standing: the blocks a checkout would meet (the circulation service's
     check) deny charging, renewing and recalls; those and a balance over ``maxoutstanding``
     deny holds (the holds rules' standing check); the loan limit is the ``maxissueqty`` rule
-    for the patron's category at ``library_code``."""
+    for the patron's category at ``library_code`` (``loans``: the patron's loan count, when the
+    caller already counted them)."""
     day = on or clock.today()
     outcome = patron_standing(session, patron, day)
     blocked = bool(outcome.blocks)
@@ -182,7 +184,7 @@ def sip_standing(session: Session, patron: Patron, library_code: str, on: dt.dat
         m.code is not Code.FINES_OVER_LIMIT for m in outcome.blocks)
     rules = effective_rules(session, library_code, patron.category_code, None, ["maxissueqty", "reservesallowed"])
     standing.loan_limit, standing.hold_limit = rules["maxissueqty"], rules["reservesallowed"]
-    if standing.loan_limit is not None and loan_count(session, patron) >= standing.loan_limit:
+    if standing.loan_limit is not None and (loan_count(session, patron) if loans is None else loans) >= standing.loan_limit:
         standing.too_many_charged = standing.charge_denied = True
         standing.messages.append(f"The patron has reached the limit of {standing.loan_limit} loans.")
     standing.too_many_overdue = any(r.restriction_type is RestrictionType.OVERDUES

@@ -46,37 +46,45 @@ class RequestIdentity:
                    transaction_date[:18], dated)
 
 
+def kept_answer(session: Session, identity: RequestIdentity) -> SipTransaction | None:
+    """The answer kept under this identity, however old (``is_retry`` says whether it counts)."""
+    return session.scalar(select(SipTransaction).where(
+        SipTransaction.account_id == identity.account_id, SipTransaction.message_code == identity.message_code,
+        SipTransaction.patron_ref == identity.patron_ref, SipTransaction.item_ref == identity.item_ref,
+        SipTransaction.transaction_date == identity.transaction_date))
+
+
+def is_retry(kept: SipTransaction | None, identity: RequestIdentity, *, now: dt.datetime | None = None) -> bool:
+    """Whether the request was answered recently enough for this to be a retry of it."""
+    window = REPLAY_WINDOW if identity.dated else UNDATED_REPLAY_WINDOW
+    return kept is not None and kept.created_at >= (now or clock.now()) - window
+
+
 def previous_answer(session: Session, identity: RequestIdentity, *, now: dt.datetime | None = None
                     ) -> dict[str, Any] | None:
     """The answer kept for this request, if it was answered recently enough to be a retry."""
-    moment = now or clock.now()
-    window = REPLAY_WINDOW if identity.dated else UNDATED_REPLAY_WINDOW
-    return session.scalar(select(SipTransaction.response).where(
-        SipTransaction.account_id == identity.account_id, SipTransaction.message_code == identity.message_code,
-        SipTransaction.patron_ref == identity.patron_ref, SipTransaction.item_ref == identity.item_ref,
-        SipTransaction.transaction_date == identity.transaction_date,
-        SipTransaction.created_at >= moment - window))
+    kept = kept_answer(session, identity)
+    return kept.response if kept is not None and is_retry(kept, identity, now=now) else None
 
 
 def keep_answer(session: Session, identity: RequestIdentity, answer: dict[str, Any], *,
-                now: dt.datetime | None = None) -> None:
+                replacing: SipTransaction | None = None, now: dt.datetime | None = None) -> SipTransaction:
     """Keep the answer to a request that changed something (in the request's unit of work, so
-    it is kept exactly when the change is). An older answer under the same identity that is
-    past its replay window is replaced."""
+    it is kept exactly when the change is). ``replacing`` is an older answer under the same
+    identity, past its replay window, that this one takes the place of (the caller read it
+    with ``kept_answer``)."""
     moment = now or clock.now()
-    window = REPLAY_WINDOW if identity.dated else UNDATED_REPLAY_WINDOW
-    session.execute(delete(SipTransaction).where(
-        SipTransaction.account_id == identity.account_id, SipTransaction.message_code == identity.message_code,
-        SipTransaction.patron_ref == identity.patron_ref, SipTransaction.item_ref == identity.item_ref,
-        SipTransaction.transaction_date == identity.transaction_date,
-        SipTransaction.created_at < moment - window))
-    row = SipTransaction(account_id=identity.account_id, message_code=identity.message_code,
-                         patron_ref=identity.patron_ref, item_ref=identity.item_ref,
-                         transaction_date=identity.transaction_date, response=answer, created_at=moment)
-    session.add(row)
+    row = replacing
+    if row is None:
+        row = SipTransaction(account_id=identity.account_id, message_code=identity.message_code,
+                             patron_ref=identity.patron_ref, item_ref=identity.item_ref,
+                             transaction_date=identity.transaction_date)
+        session.add(row)
+    row.response, row.created_at = answer, moment
     session.flush()
     if row.id % PURGE_EVERY == 0:
         purge_sip_transactions(session, before=moment - KEEP_FOR)
+    return row
 
 
 def purge_sip_transactions(session: Session, *, before: dt.datetime) -> int:

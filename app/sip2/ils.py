@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy.orm import Session as DbSession
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession, joinedload
 
 from app import clock
 from app.models import Item, Patron
-from app.services.circulation import Outcome, find_item, find_patron
+from app.services.circulation import Outcome, find_patron
 from app.services.sip_patrons import PinCheck, PinGuard
-from app.services.sip_transactions import RequestIdentity, keep_answer, previous_answer
+from app.services.sip_transactions import RequestIdentity, is_retry, keep_answer, kept_answer
 
 from . import codec
 from .codec import Message
@@ -52,6 +53,7 @@ class Ils:
         self.pins = pins
         self.settings = settings or SipSettings()
         self.now = clock.now()
+        self._kept: dict[RequestIdentity, Any] = {}
 
     # --- the request -----------------------------------------------------------------------
     def field(self, code: str) -> str | None:
@@ -104,7 +106,11 @@ class Ils:
         return find_patron(self.db, self.field(code))
 
     def item(self, code: str = "AB") -> Item | None:
-        return find_item(self.db, self.field(code))
+        """The item with barcode ``code`` (its title loaded with it: every answer names it)."""
+        barcode = self.field(code)
+        if not barcode:
+            return None
+        return self.db.scalar(select(Item).where(Item.barcode == barcode).options(joinedload(Item.title)))
 
     def check_pin(self, patron: Patron) -> PinCheck:
         """AD against the patron's password, under the connection's and the patron's limits."""
@@ -126,16 +132,20 @@ class Ils:
 
     def previous_answer(self, item_ref: str | None) -> Response | None:
         """The answer already given to this very request (a retry after a lost answer)."""
-        kept = previous_answer(self.db, self.identity(item_ref), now=self.now)
-        if kept is None:
+        identity = self.identity(item_ref)
+        kept = self._kept[identity] = kept_answer(self.db, identity)
+        if not is_retry(kept, identity, now=self.now):
             return None
-        return Response(kept["code"], kept["fixed"], [tuple(pair) for pair in kept["fields"]])
+        answer = kept.response
+        return Response(answer["code"], answer["fixed"], [tuple(pair) for pair in answer["fields"]])
 
     def keep_answer(self, item_ref: str | None, response: Response) -> Response:
         """Keep the answer to a request that changed something, for its retries."""
+        identity = self.identity(item_ref)
         answer = {"code": response.code, "fixed": dict(response.fixed),
                   "fields": [[code, value] for code, value in response.fields if value is not None]}
-        keep_answer(self.db, self.identity(item_ref), answer, now=self.now)
+        replacing = self._kept[identity] if identity in self._kept else kept_answer(self.db, identity)
+        keep_answer(self.db, identity, answer, replacing=replacing, now=self.now)
         return response
 
     # --- item facts ------------------------------------------------------------------------

@@ -302,6 +302,7 @@ class SipServer:
                 log.error("SIP2 server thread did not stop within %.0f s", timeout)
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
+        self.dispatcher.close()
         self._thread = self._loop = self._stop_requested = self._executor = None
         self._startup_error = None
 

@@ -101,8 +101,8 @@ def patron_information(ils: Ils) -> Response:
     if patron is None:
         return _unknown(ils, "64")
     pin = ils.check_pin(patron)
-    standing = sip_standing(ils.db, patron, ils.library_code)
     counts = summary_counts(ils.db, patron, ils.now)
+    standing = sip_standing(ils.db, patron, ils.library_code, loans=counts["charged"])
     fixed = _status_fixed(ils, standing.patron_status) | {
         COUNT_NAMES[name]: codec.digits(counts[name], 4) for name in SUMMARY_LISTS}
     trusted = pin is PinCheck.VALID or (pin is PinCheck.NOT_GIVEN)
