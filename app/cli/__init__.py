@@ -9,7 +9,7 @@ carrel = AppGroup("carrel", help="Carrel library system commands.")
 
 
 def register_cli(app: Flask) -> None:
-    from . import database, patrons, privacy, seed, serve  # noqa: F401  (modules add their commands to the group)
+    from . import database, offline, patrons, privacy, seed, serve  # noqa: F401  (modules add their commands to the group)
 
     if "carrel" not in app.cli.commands:
         app.cli.add_command(carrel)

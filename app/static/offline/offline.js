@@ -191,6 +191,7 @@
       var kind = S.KINDS[i];
       var done = await S.get("meta", "sync-" + kind);
       $("synced-" + kind).textContent = done ? localTime(done.at) : "never";
+      if (done) { $("progress-" + kind).max = 1; $("progress-" + kind).value = 1; }
       $("count-" + kind).textContent = done ? done.count.toLocaleString() : "";
     }
     var patrons = await S.get("meta", "sync-patrons");
