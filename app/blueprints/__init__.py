@@ -5,6 +5,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
+    from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .context import register_context
     from .health import bp as health_bp
@@ -27,4 +28,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(offline_bp, url_prefix="/staff/offline")
     app.register_blueprint(holds_bp, url_prefix="/staff/holds")
     app.register_blueprint(tools_bp, url_prefix="/staff/tools")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(privacy_bp, url_prefix="/staff/privacy")
