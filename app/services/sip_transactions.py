@@ -11,11 +11,13 @@ second unit of work fails on it and is rolled back (the kiosk is told to resend,
 the replay)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -46,8 +48,20 @@ class RequestIdentity:
                    transaction_date[:18], dated)
 
 
+def _lock_identity(session: Session, identity: RequestIdentity) -> None:
+    """Copies of one request arriving together (a kiosk retrying on a new connection while the
+    first is still being answered) take turns from here to the commit, so the second finds the
+    first's answer. PostgreSQL: a transaction-level advisory lock on the identity; SQLite's
+    writers already take turns (BEGIN IMMEDIATE, and the SIP2 dispatcher's write lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.blake2b(repr(dataclasses.astuple(identity)).encode(), digest_size=8).digest()
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest, "big", signed=True)})
+
+
 def kept_answer(session: Session, identity: RequestIdentity) -> SipTransaction | None:
-    """The answer kept under this identity, however old (``is_retry`` says whether it counts)."""
+    """The answer kept under this identity, however old (``is_retry`` says whether it counts).
+    Called at the start of a request that may change something: copies of it wait here."""
+    _lock_identity(session, identity)
     return session.scalar(select(SipTransaction).where(
         SipTransaction.account_id == identity.account_id, SipTransaction.message_code == identity.message_code,
         SipTransaction.patron_ref == identity.patron_ref, SipTransaction.item_ref == identity.item_ref,
