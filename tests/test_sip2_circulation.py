@@ -293,3 +293,21 @@ def test_two_copies_of_one_checkout_racing_on_two_connections_make_one_loan(conn
         thread.join(30)
     assert len(answers) == 2 and answers[0] == answers[1] and answers[0].startswith(b"121")
     assert len(loans(session)) == 1
+
+
+@pytest.mark.parametrize("pickup, alert_type, destination", [("CPL", b"CV01|", b"CTCPL|"), ("FPL", b"CV02|", b"CTFPL|")])
+def test_checkin_traps_a_hold_and_says_where_the_item_goes(kiosk, sip_library, session, pickup, alert_type, destination):
+    barcode = sip_library.items[0].barcode
+    kiosk.ask(checkout(barcode))
+    session.add(Hold(patron_id=sip_library.other.id, title_id=sip_library.title.id, pickup_library_code=pickup,
+                     status=HoldStatus.QUEUED, queue_key=1))
+    session.commit()
+    raw = kiosk.exchange(checkin(barcode))
+    answer = pysip2.decode_message(raw + b"\r", encoding="utf-8").message
+    assert (answer.ok, answer.alert) == ("1", "Y")
+    assert alert_type in raw and destination in raw
+    assert f"CY{sip_library.other.cardnumber}|".encode() in raw and b"DAGrace Hopper|" in raw
+    session.rollback()
+    hold = session.scalar(select(Hold))
+    assert hold.allocated_item_id == sip_library.items[0].id
+    assert hold.status is (HoldStatus.PULLED if pickup == "CPL" else HoldStatus.IN_TRANSIT)
