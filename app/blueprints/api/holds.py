@@ -165,13 +165,14 @@ def update_hold(hold_id: int):
     except HoldRefused as refusal:
         raise _refused(refusal) from None
     db.session.commit()
+    db.session.refresh(hold)  # a move re-keys the queue in SQL
     return jsonify(_render(hold))
 
 
 def _set_priority(hold: Hold, priority: Any) -> int:
     if isinstance(priority, bool) or not isinstance(priority, int) or priority < 1:
         raise ApiError(400, "priority must be an integer of at least 1", field="priority", path="/body/priority")
-    return holds_service.move_hold(db.session, hold, priority - 1, g.api_actor, channel=CHANNEL)
+    return holds_service.move_hold(db.session, hold, priority, g.api_actor, channel=CHANNEL)
 
 
 @bp.delete("/holds/<int:hold_id>")
