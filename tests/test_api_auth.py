@@ -153,3 +153,36 @@ def test_api_errors_are_json(client, headers):
     assert response.status_code == 405 and "error" in response.get_json()
     response = client.post("/api/v1/patrons", data="{not json", headers={**headers, "Content-Type": "application/json"})
     assert response.status_code == 400 and response.get_json()["error"] == "The body is not valid JSON."
+
+
+def test_every_api_route_refuses_anonymous_and_unpermitted_callers(app, client, api, make, session):
+    """The API's own permission walk (the site-wide walk skips audience "api")."""
+    from app.blueprints.access import access_of
+
+    from .route_walk import build_url
+
+    keys = {permission: key_for(make, session, permission, userid=f"walk-{permission}")
+            for permission in ("circulate", "patrons", "holds")}
+    tokens = {p: get_token(client, k.client.client_id, k.secret).get_json()["access_token"] for p, k in keys.items()}
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        audience, permission = access_of(app.view_functions[rule.endpoint])
+        assert audience == "api", rule.rule
+        public = rule.endpoint in ("api.oauth_token", "api.openapi_document")
+        url = build_url(rule, {})
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            anonymous = client.open(url, method=method, json={})
+            if public:
+                assert anonymous.status_code not in (401, 403), rule.rule
+                continue
+            assert anonymous.status_code == 401, (method, rule.rule)
+            for held, token in tokens.items():
+                response = client.open(url, method=method, json={}, headers={"Authorization": f"Bearer {token}"})
+                if permission is None or permission == held:
+                    assert response.status_code not in (401, 403), (held, method, rule.rule)
+                else:
+                    assert response.status_code == 403, (held, method, rule.rule, response.status_code)
+            checked += 1
+    assert checked >= 20

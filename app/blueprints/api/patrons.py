@@ -116,7 +116,7 @@ def _update(patron_id: int, *, require: bool):
     patron = load_patron(patron_id)
     values, attributes = patron_from_api(json_body(), require=require)
     if patron.is_staff and not g.api_actor.has_permission(Permission.SUPERLIBRARIAN) and patron.id != g.api_actor.id:
-        raise ApiError(403, "Only a superlibrarian may change a staff patron through the API")
+        raise ApiError(409, "Only a superlibrarian may change a staff patron through the API", conflict="is_protected")
     _call(lambda: update_patron(db.session, patron, values, g.api_actor, attributes=attributes))
     db.session.commit()
     return jsonify(patron_to_api(patron, attributes is not None))

@@ -25,12 +25,13 @@ def _may_grant(patron: Patron) -> bool:
     return patron.id == current_user.id or current_user.has_permission(Permission.SUPERLIBRARIAN)
 
 
-def _render(patron: Patron, new_key: NewApiKey | None = None, error: str | None = None, status: int = 200):
+def _render(patron: Patron, new_key: NewApiKey | None = None, error: str | None = None):
+    """The keys section (htmx) or page; a refusal is shown in it with status 200, which htmx swaps."""
     context = dict(patron=patron, api_keys=keys_of(db.session, patron), new_key=new_key, error=error,
                    may_grant=_may_grant(patron))
     if is_htmx():
-        return render_template("staff/_api_keys.html", **context), status
-    return render_template_string(PAGE, **context), status
+        return render_template("staff/_api_keys.html", **context)
+    return render_template_string(PAGE, **context)
 
 
 def _patron(patron_id: int) -> Patron:
@@ -55,7 +56,7 @@ def patron_api_keys(patron_id: int):
 def patron_api_key_create(patron_id: int):
     patron = _patron(patron_id)
     if not _may_grant(patron):
-        return _render(patron, error="Only the patron or a superlibrarian may create their API keys.", status=403)
+        return _render(patron, error="Only the patron or a superlibrarian may create their API keys.")
     new_key = create_api_key(db.session, patron, request.form.get("description"), current_user)
     db.session.commit()
     return _render(patron, new_key=new_key)
@@ -69,7 +70,7 @@ def patron_api_key_change(patron_id: int, client_id: str, action: str):
     patron = _patron(patron_id)
     client = _key(patron, client_id)
     if action == "activate" and not _may_grant(patron):
-        return _render(patron, error="Only the patron or a superlibrarian may activate their API keys.", status=403)
+        return _render(patron, error="Only the patron or a superlibrarian may activate their API keys.")
     if action == "delete":
         delete_api_key(db.session, client, current_user)
     else:
