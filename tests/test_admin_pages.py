@@ -307,7 +307,6 @@ def test_the_sip2_page_lists_institutions_and_accounts(admin, session):
     html = admin.get("/staff/admin/sip2").get_data(as_text=True)
     assert "Centerville self-check" in html and "kiosk-1" in html
     assert "CRLF" in html and "cp850" in html and "disabled" in html
-    assert "comes with the SIP2 server" in html
 
 
 def test_the_transport_cost_page_shows_costs_and_blocked_pairs(admin, make, session):
