@@ -22,4 +22,4 @@ def index():
         (endpoint, label, text) for endpoint, label, text in ADMIN_PAGES if endpoint in current_app.view_functions])
 
 
-from . import preferences, rules, sip2  # noqa: E402,F401  (routes)
+from . import preferences, rules, sip2, transport_costs  # noqa: E402,F401  (routes)

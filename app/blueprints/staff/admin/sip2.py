@@ -1,5 +1,4 @@
-"""SIP2 institutions and kiosk accounts (a full editor), and the transport cost matrix
-(read-only: its editor comes with hold filling).
+"""SIP2 institutions and kiosk accounts (a full editor).
 
 Account passwords are hashed by the service; a blank password on the edit form keeps the old
 one. A kiosk picks up changes to its account at its next login; institution policies reach it
@@ -16,8 +15,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.extensions import db
-from app.models import Library, Patron, SipAccount, SipInstitution, TransportCost
-from app.services.settings import get_preference
+from app.models import Library, Patron, SipAccount, SipInstitution
 from app.services.sip_accounts import (
     ENCODINGS,
     PATRON_FIELDS,
@@ -192,11 +190,3 @@ def sip2_account_delete(account_id: int):
     flash(f"Account {login} deleted.", "success")
     return redirect(url_for("admin.sip2_accounts"))
 
-
-@bp.get("/transport-costs")
-@staff_required("administration")
-def transport_costs():
-    libraries = db.session.scalars(select(Library).order_by(Library.code)).all()
-    costs = {(c.from_library_code, c.to_library_code): c for c in db.session.scalars(select(TransportCost))}
-    return render_template("staff/admin/transport_costs.html", libraries=libraries, costs=costs,
-                           matrix_in_use=get_preference(db.session, "UseTransportCostMatrix"))
