@@ -143,7 +143,8 @@ class Dispatcher:
                      request.spec.name)
             return self._resend_please(session, error_detection)
 
-        log.debug("SIP2 %s: %s", session.peer, codec.redact(request))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("SIP2 %s: %s", session.peer, codec.redact(request))
         try:
             with self._writer(route.writes), self.app.app_context(), \
                     db.unit_of_work(write=route.writes) as db_session:
