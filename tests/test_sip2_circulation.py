@@ -247,7 +247,7 @@ def test_store_and_forward_renewal_keeps_the_kiosk_due_date(kiosk, sip_library, 
     kiosk.ask(checkout(barcode))
     due = clock.now() + dt.timedelta(days=30)
     answer = kiosk.ask(renew(barcode, no_block="Y", nb_due=codec.format_date(due, clock.timezone())))
-    assert answer.ok == "1"
+    assert answer.ok == "1" and f"Renewed: now due {clock.local(due).date().isoformat()}." in answer.screen_message
     [loan] = loans(session)
     assert abs((loan.due_at - due).total_seconds()) < 1 and loan.renewals_count == 1
 

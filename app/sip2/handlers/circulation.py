@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from app import clock
 from app.models import Item, Loan, Patron
 from app.services.circulation import Code, check_in, check_out, loans_for_patron, renew_loan
 from app.services.circulation.checks import open_loan_for_item
@@ -171,11 +172,15 @@ def renew(ils: Ils) -> Response:
     outcome = renew_loan(ils.db, loan, ils.actor, renewed_at=_past(ils, ils.request_date()) if no_block else None,
                          no_block=no_block)
     due = ils.request_date("nb_due_date") if no_block else None
+    messages = screen_messages(outcome)
     if outcome.renewed and due is not None:
         loan.due_at = outcome.due_at = due  # the due date the kiosk already gave the patron
         ils.db.flush()
+        renewed_text = next((m.text for m in outcome.alerts if m.code is Code.RENEWED), None)
+        messages = [pair for pair in messages if pair[1] != renewed_text] + af(
+            f"Renewed: now due {clock.local(due).date().isoformat()}.")
     response = _item_answer(ils, "30", loan.item, ok=outcome.renewed, renewed=outcome.renewed, due=outcome.due_at,
-                            loan_id=loan.id, messages=screen_messages(outcome))
+                            loan_id=loan.id, messages=messages)
     return ils.keep_answer(reference, response) if outcome.renewed else response
 
 
