@@ -288,6 +288,7 @@ def delete_account(session: Session, account: SipAccount, *, actor_id: int | Non
 
 
 def delete_institution(session: Session, institution: SipInstitution, *, actor_id: int | None) -> None:
+    """Remove an institution that no account uses any more."""
     if session.scalar(select(SipAccount.id).where(SipAccount.institution_id == institution.id).limit(1)):
         raise SipSettingRefused("id", "Move or delete its accounts first.")
     session.delete(institution)

@@ -201,6 +201,7 @@ UNAVAILABLE = tuple(status for status in LIVE_STATUSES if status not in WAITING)
 
 
 def loan_count(session: Session, patron: Patron) -> int:
+    """How many items the patron has on loan."""
     return session.scalar(select(func.count(Loan.id)).where(Loan.patron_id == patron.id)) or 0
 
 
