@@ -136,8 +136,11 @@ def anonymise_history(app: Flask) -> int | None:
 def purge_inactive_patrons(app: Flask) -> int | None:
     """Resume interrupted purges, then purge patrons inactive for PurgeInactivePatronsAfterMonths
     (0: off), in batches."""
-    started = run_locked(app, "purge-inactive-patrons", privacy.start_scheduled_purge)
-    if started is None:
+    with app.app_context(), db.unit_of_work(write=False) as session:  # the count outside the write lock
+        criteria = privacy.scheduled_purge_criteria(session)
+        selected = privacy.count_purgeable(session, criteria) if criteria is not None else 0
+    if criteria is not None and run_locked(
+            app, "purge-inactive-patrons", lambda session: privacy.start_scheduled_purge(session, criteria, selected)) is None:
         return None
     purged = 0
     with app.app_context():

@@ -11,7 +11,7 @@ import pytest
 from app import clock
 from app.extensions import db
 from app.models import AccountLine, DebitType
-from app.services.privacy import PurgeCriteria, start_purge
+from app.services.privacy import PurgeCriteria, count_purgeable, start_purge
 
 from .conftest import screenshot
 
@@ -81,8 +81,9 @@ def test_a_long_purge_goes_on_by_itself_while_the_page_is_open(page, library, mo
 
     monkeypatch.setattr(page_module, "SLICE_SECONDS", 0)  # one batch per request: several htmx rounds
     with db.unit_of_work() as unit:
-        run_id = start_purge(unit, PurgeCriteria(clock.today() - dt.timedelta(days=365)), actor_id=None,
-                             channel="staff", batch_size=1).id
+        criteria = PurgeCriteria(clock.today() - dt.timedelta(days=365))
+        run_id = start_purge(unit, criteria, selected=count_purgeable(unit, criteria),
+                             actor_id=None, channel="staff", batch_size=1).id
     _log_in(page)
     page.goto(f"/staff/privacy/runs/{run_id}")
     page.wait_for_selector("#run-status >> text=Finished", timeout=20_000)

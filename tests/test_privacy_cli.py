@@ -11,7 +11,7 @@ from app import clock
 from app.extensions import db
 from app.jobs import JOBS, run_job
 from app.models import AccountLine, DebitType, LoanHistory, Patron, Privacy, PurgeRun, PurgeStatus
-from app.services.privacy import PurgeCriteria, purge_next_batch, start_purge
+from app.services.privacy import PurgeCriteria, count_purgeable, purge_next_batch, start_purge
 from app.services.settings import set_preference
 
 NOW = dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone.utc)
@@ -77,7 +77,9 @@ def test_resume_finishes_an_interrupted_purge(runner, make, session):
     _inactive(make, 5)
     session.commit()
     with db.unit_of_work() as unit:
-        run_id = start_purge(unit, PurgeCriteria(dt.date(2025, 6, 15)), actor_id=None, channel="cli", batch_size=2).id
+        criteria = PurgeCriteria(dt.date(2025, 6, 15))
+        run_id = start_purge(unit, criteria, selected=count_purgeable(unit, criteria),
+                             actor_id=None, channel="cli", batch_size=2).id
     with db.unit_of_work() as unit:
         purge_next_batch(unit, run_id)
     result = runner.invoke(args=["carrel", "privacy", "resume", "--pause", "0"])
@@ -132,7 +134,9 @@ def test_the_purge_job_resumes_a_purge_left_running(app, make, session):
     _inactive(make, 3)
     session.commit()
     with db.unit_of_work() as unit:
-        run_id = start_purge(unit, PurgeCriteria(dt.date(2025, 6, 15)), actor_id=None, channel="staff", batch_size=1).id
+        criteria = PurgeCriteria(dt.date(2025, 6, 15))
+        run_id = start_purge(unit, criteria, selected=count_purgeable(unit, criteria),
+                             actor_id=None, channel="staff", batch_size=1).id
     assert run_job(app, "purge-inactive-patrons") == 3
     session.rollback()
     assert session.get(PurgeRun, run_id).status is PurgeStatus.FINISHED

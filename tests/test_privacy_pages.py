@@ -111,10 +111,12 @@ def test_a_large_purge_goes_on_in_slices_through_htmx_and_can_be_stopped(client,
     _inactive(make, 5)
     session.commit()
     from app.extensions import db
-    from app.services.privacy import PurgeCriteria, start_purge
+    from app.services.privacy import PurgeCriteria, count_purgeable, start_purge
 
     with db.unit_of_work() as unit:
-        run_id = start_purge(unit, PurgeCriteria(dt.date(2025, 6, 15)), actor_id=None, channel="staff", batch_size=2).id
+        criteria = PurgeCriteria(dt.date(2025, 6, 15))
+        run_id = start_purge(unit, criteria, selected=count_purgeable(unit, criteria),
+                             actor_id=None, channel="staff", batch_size=2).id
     page = _html(client.get(f"/staff/privacy/runs/{run_id}"))
     assert "Running" in page and f'hx-post="/staff/privacy/runs/{run_id}/continue"' in page
     headers = {"HX-Request": "true", "X-CSRFToken": officer}

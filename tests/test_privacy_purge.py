@@ -45,6 +45,7 @@ from app.services.privacy import (
     Exclusion,
     InvalidCriteria,
     PurgeCriteria,
+    count_purgeable,
     drive_purge,
     dry_run,
     kept_page,
@@ -77,7 +78,8 @@ def ids_that_would_go(session, criteria: PurgeCriteria) -> set[int]:
 
 def purge_all(criteria: PurgeCriteria, batch_size: int = 200) -> PurgeRun:
     with db.unit_of_work() as unit:
-        run_id = start_purge(unit, criteria, actor_id=None, channel="cli", batch_size=batch_size).id
+        run_id = start_purge(unit, criteria, selected=count_purgeable(unit, criteria),
+                             actor_id=None, channel="cli", batch_size=batch_size).id
     return drive_purge(db.unit_of_work, run_id)
 
 
@@ -283,7 +285,8 @@ def test_a_patron_who_borrows_after_the_dry_run_is_kept(make, session):
     criteria = PurgeCriteria(SINCE)
     assert ids_that_would_go(session, criteria) == {patron.id}
     with db.unit_of_work() as unit:
-        run_id = start_purge(unit, criteria, actor_id=None, channel="cli").id
+        run_id = start_purge(unit, criteria, selected=count_purgeable(unit, criteria),
+                             actor_id=None, channel="cli").id
     session.rollback()  # a fresh snapshot before writing (SQLite)
     _lend(session, patron, make)
     session.commit()
@@ -296,7 +299,9 @@ def test_an_interrupted_purge_resumes_where_it_stopped(make, session, monkeypatc
     patron_ids = {inactive_patron(make).id for _ in range(10)}
     session.commit()
     with db.unit_of_work() as unit:
-        run_id = start_purge(unit, PurgeCriteria(SINCE), actor_id=None, channel="cli", batch_size=3).id
+        criteria = PurgeCriteria(SINCE)
+        run_id = start_purge(unit, criteria, selected=count_purgeable(unit, criteria),
+                             actor_id=None, channel="cli", batch_size=3).id
     with db.unit_of_work() as unit:
         assert purge_next_batch(unit, run_id) == 3
 

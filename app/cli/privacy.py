@@ -52,9 +52,11 @@ def purge_command(inactive_since: dt.datetime, categories: tuple[str, ...], libr
         with db.unit_of_work(write=False) as session:
             _print_dry_run(session, criteria, list_selected)
         return
+    with db.unit_of_work(write=False) as session:  # counting takes a while: not under the write lock
+        selected = privacy.count_purgeable(session, criteria)
     with db.unit_of_work() as session:
-        run = privacy.start_purge(session, criteria, actor_id=None, channel="cli", batch_size=batch_size)
-        run_id, selected = run.id, run.selected
+        run_id = privacy.start_purge(session, criteria, selected=selected, actor_id=None, channel="cli",
+                                     batch_size=batch_size).id
     click.echo(f"purge #{run_id}: {selected:,} patrons selected ({criteria.describe()})")
     _drive(run_id, pause)
 

@@ -24,6 +24,7 @@ from .purge import (
     erase_patrons,
     months_before,
     purge_next_batch,
+    scheduled_purge_criteria,
     start_purge,
     start_scheduled_purge,
     unfinished_runs,
@@ -35,6 +36,7 @@ from .selection import (
     KeptPatron,
     PurgeCriteria,
     SelectedPatron,
+    count_purgeable,
     dry_run,
     kept_page,
     purgeable,
@@ -44,7 +46,7 @@ from .selection import (
 __all__ = [
     "AnonymisationResult", "DEFAULT_BATCH_SIZE", "DryRun", "Exclusion", "InvalidCriteria", "KeptPatron",
     "PurgeCriteria", "SelectedPatron", "anonymise_history_batch", "anonymise_holds",
-    "anonymise_patron_history", "audit_anonymisation", "cancel_purge", "criteria_of", "drive_anonymisation", "drive_purge", "dry_run",
-    "erase_patrons", "kept_page", "months_before", "purge_next_batch", "purgeable", "set_privacy", "start_purge", "start_scheduled_purge", "unfinished_runs",
+    "anonymise_patron_history", "audit_anonymisation", "cancel_purge", "count_purgeable", "criteria_of", "drive_anonymisation", "drive_purge", "dry_run",
+    "erase_patrons", "kept_page", "months_before", "purge_next_batch", "purgeable", "scheduled_purge_criteria", "set_privacy", "start_purge", "start_scheduled_purge", "unfinished_runs",
     "would_purge_page",
 ]

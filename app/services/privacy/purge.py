@@ -52,7 +52,7 @@ from app.models.hold import LIVE_STATUSES
 from app.services.audit import record_audit
 from app.services.settings import get_preference
 
-from .selection import InvalidCriteria, PurgeCriteria, dry_run, purgeable
+from .selection import InvalidCriteria, PurgeCriteria, purgeable
 
 log = logging.getLogger("carrel.privacy")
 
@@ -66,16 +66,17 @@ def criteria_of(run: PurgeRun) -> PurgeCriteria:
     return PurgeCriteria(run.inactive_since, tuple(run.categories or ()), tuple(run.libraries or ()))
 
 
-def start_purge(session: Session, criteria: PurgeCriteria, *, actor_id: int | None, channel: str,
+def start_purge(session: Session, criteria: PurgeCriteria, *, selected: int, actor_id: int | None, channel: str,
                 batch_size: int = DEFAULT_BATCH_SIZE) -> PurgeRun:
-    """Record a new purge run for these criteria (checked first: InvalidCriteria). Nothing is
-    deleted yet; ``purge_next_batch`` does the work."""
+    """Record a new purge run for these criteria (checked first: InvalidCriteria); ``selected``
+    is ``count_purgeable`` taken beforehand in a read-only unit of work (progress is shown
+    against it). Nothing is deleted yet; ``purge_next_batch`` does the work."""
     criteria.check(session)
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch size must be between 1 and {MAX_BATCH_SIZE}")
     run = PurgeRun(inactive_since=criteria.inactive_since, categories=list(criteria.categories),
                    libraries=list(criteria.libraries), batch_size=batch_size, channel=channel,
-                   started_by_id=actor_id, selected=dry_run(session, criteria).would_purge, counts={})
+                   started_by_id=actor_id, selected=selected, counts={})
     session.add(run)
     session.flush()
     record_audit(session, actor_id=actor_id, channel=channel, module="PRIVACY", action="PURGE_START",
@@ -232,23 +233,32 @@ def months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, min(day.day, 28))
 
 
-def start_scheduled_purge(session: Session) -> int:
+def scheduled_purge_criteria(session: Session) -> PurgeCriteria | None:
     """The daily job's purge: patrons inactive for ``PurgeInactivePatronsAfterMonths`` (0: off) in
-    ``PurgeInactivePatronsCategories`` / ``PurgeInactivePatronsLibraries``. Starts nothing while a
-    purge is running or when the job already started one today; returns the runs started (0/1)."""
+    ``PurgeInactivePatronsCategories`` / ``PurgeInactivePatronsLibraries``; None when there is
+    nothing to start (off, a purge still running, or the job already started one today)."""
     months = get_preference(session, "PurgeInactivePatronsAfterMonths")
     if not months or unfinished_runs(session):
-        return 0
+        return None
     today = clock.today()
     start_of_today = dt.datetime.combine(today, dt.time.min, tzinfo=clock.timezone())
     if session.scalar(select(PurgeRun.id).where(PurgeRun.channel == "job", PurgeRun.created_at >= start_of_today).limit(1)):
-        return 0
+        return None
     codes = lambda name: tuple(c.strip() for c in get_preference(session, name).split(",") if c.strip())  # noqa: E731
     criteria = PurgeCriteria(months_before(today, months), codes("PurgeInactivePatronsCategories"),
                              codes("PurgeInactivePatronsLibraries"))
     try:
-        start_purge(session, criteria, actor_id=None, channel="job")
+        criteria.check(session)
     except InvalidCriteria as error:
         log.warning("scheduled purge not started: %s", error)
+        return None
+    return criteria
+
+
+def start_scheduled_purge(session: Session, criteria: PurgeCriteria, selected: int) -> int:
+    """Start the daily job's purge (criteria and count found beforehand, read-only), unless
+    another process started one meanwhile; returns the runs started (0 or 1)."""
+    if scheduled_purge_criteria(session) != criteria:
         return 0
+    start_purge(session, criteria, selected=selected, actor_id=None, channel="job")
     return 1

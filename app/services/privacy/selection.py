@@ -134,6 +134,12 @@ def purgeable(criteria: PurgeCriteria) -> Select:
     return select(Patron.id).where(in_scope(criteria), inactive(criteria), not_(kept))
 
 
+def count_purgeable(session: Session, criteria: PurgeCriteria) -> int:
+    """How many patrons the purge would take now. Run it in a read-only unit of work: on a large
+    library it takes a while, and inside a write transaction (SQLite) kiosks would wait for it."""
+    return session.scalar(select(func.count()).select_from(purgeable(criteria).subquery())) or 0
+
+
 def _flagged(criteria: PurgeCriteria):
     """Inactive patrons in scope, with one 0/1 column per keeping reason."""
     columns = [case((condition, 1), else_=0).label(reason.value) for reason, condition in exclusions(criteria).items()]

@@ -123,15 +123,19 @@ def purge():
     if criteria is None:
         flash("Run a dry run first.", "error")
         return redirect(url_for(".index"))
+    actor_id = current_user.id
+    db.session.commit()  # no write lock held while counting (SQLite: kiosks would wait)
     try:
-        run = privacy.start_purge(db.session, criteria, actor_id=current_user.id, channel="staff")
-    except (privacy.InvalidCriteria, ValueError) as error:
-        db.session.rollback()
+        with db.unit_of_work(write=False) as unit:
+            criteria.check(unit)
+            selected = privacy.count_purgeable(unit, criteria)
+        with db.unit_of_work() as unit:
+            run_id = privacy.start_purge(unit, criteria, selected=selected, actor_id=actor_id, channel="staff").id
+    except privacy.InvalidCriteria as error:
         flash(str(error), "error")
         return redirect(url_for(".index"))
-    db.session.commit()
-    _work_on(run.id)
-    return redirect(url_for(".run", run_id=run.id))
+    _work_on(run_id)
+    return redirect(url_for(".run", run_id=run_id))
 
 
 def _work_on(run_id: int) -> PurgeRun | None:
