@@ -123,7 +123,7 @@ def test_logins_are_audited_without_passwords(client, make, session):
     session.commit()
     login_as(client, "reader", "wrong-password-123")
     login_as(client, "reader", "correct horse")
-    entries = session.scalars(select(AuditEntry).where(AuditEntry.module == "AUTH")).all()
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.module == "AUTH").order_by(AuditEntry.id)).all()
     assert [e.action for e in entries] == ["FAILURE", "SUCCESS"]
     assert all("wrong-password-123" not in repr(e.info) and "correct horse" not in repr(e.info) for e in entries)
 
