@@ -62,9 +62,11 @@
     return request(db.transaction(store).objectStore(store).get(key));
   }
 
+  // A recorded transaction is flushed to disk before the page says it is done ("strict"):
+  // a crash or power cut right after a scan must not lose it.
   async function put(store, value) {
     var db = await open();
-    var tx = db.transaction(store, "readwrite");
+    var tx = db.transaction(store, "readwrite", { durability: store === "transactions" ? "strict" : "default" });
     tx.objectStore(store).put(value);
     return finished(tx);
   }
