@@ -14,7 +14,7 @@ from app.models import Library, Patron, PatronCategory
 from app.services.settings import get_preference
 
 from . import columns as C
-from .attributes import AttributeRefused, AttributeRules, owners_of, parse_attribute_cell
+from .attributes import AttributeRefused, AttributeRules, literal_list, owners_of, parse_attribute_cell
 from .options import ImportOptions
 from .parsing import DATE_FORMAT_EXAMPLES, BadRow, ImportFileRefused, Row, parse_date
 
@@ -276,7 +276,7 @@ class Validator:
         for start in range(0, len(values), 500):
             chunk = values[start:start + 500]
             found.update({value: pid for pid, value in self.session.execute(
-                select(Patron.id, column).where(column.in_(chunk)))})
+                select(Patron.id, column).where(column.in_(literal_list(chunk))))})
         return found
 
     def _check_required(self, plan: RowPlan) -> None:
