@@ -107,7 +107,7 @@ def test_simultaneous_moves_cancels_and_placements_keep_the_queue_whole(make, se
             hold_id, to = moves[n]
             try:
                 with db.unit_of_work() as s:
-                    return holds.move_hold(s, s.get(Hold, hold_id), to, None)
+                    return holds.move_hold(s, s.get(Hold, hold_id), to, None).to_position
             except R.HoldRefused as refusal:
                 return refusal.code
         if n < 18:
@@ -134,7 +134,7 @@ def test_simultaneous_moves_of_one_hold_with_the_same_stale_position_move_it_onc
     def work(_n: int):
         try:
             with db.unit_of_work() as s:
-                return holds.move_hold(s, s.get(Hold, placed[-1]), "up", None, expected_position=count)
+                return holds.move_hold(s, s.get(Hold, placed[-1]), "up", None, expected_position=count).to_position
         except R.QueueChanged:
             return "queueChanged"
 

@@ -29,7 +29,7 @@ def ids(hold_list: list[Hold], *order: int) -> list[int]:
 
 
 def move(scene: Holds, hold: Hold, to, expected=None) -> int:
-    return holds.move_hold(scene.session, hold, to, scene.librarian, expected_position=expected)
+    return holds.move_hold(scene.session, hold, to, scene.librarian, expected_position=expected).to_position
 
 
 def test_positions_run_from_one_without_gaps(scene, five):
@@ -54,6 +54,12 @@ def test_moving_a_hold(scene, five, to, expected):
     assert scene.queue() == ids(five, *expected)
     assert new_position == expected.index(3) + 1
     assert sorted(scene.positions().values()) == [1, 2, 3, 4, 5]
+
+
+def test_a_move_says_which_positions_changed(scene, five):
+    moved = holds.move_hold(scene.session, five[4], 2, scene.librarian)
+    assert (moved.hold_id, moved.from_position, moved.to_position) == (five[4].id, 5, 2)
+    assert list(moved.changed) == [2, 3, 4, 5]
 
 
 def test_a_move_keeps_the_keys_the_queue_already_had(scene, five):

@@ -67,12 +67,25 @@ def test_the_title_queue_shows_every_hold_in_order(desk, scene, queue):
     assert 'name="expected_position" value="3"' in html
 
 
-def test_moving_a_hold_with_htmx_answers_with_the_queue(desk, scene, queue):
+def test_moving_a_hold_with_htmx_answers_with_the_rows_that_moved(desk, scene, queue):
     response = post(desk, f"/staff/holds/{queue[3].id}/move", htmx=True, to="top", expected_position="4", where="title")
     html = response.get_data(as_text=True)
-    assert response.status_code == 200 and html.lstrip().startswith('<section id="queue"')
-    assert "is now number 1 in the queue" in html
+    assert response.status_code == 200 and response.headers["HX-Retarget"] == "#queue-message"
+    assert html.lstrip().startswith('<p class="flash flash-success"') and "is now number 1 in the queue" in html
+    assert '<tbody id="queue-part-0" hx-swap-oob="true">' in html and "<template>" in html
+    assert [html.index(f'id="hold-{h.id}"') for h in (queue[3], queue[0], queue[1], queue[2])] == sorted(
+        html.index(f'id="hold-{h.id}"') for h in queue)
     assert queue_order(scene) == [queue[3].id, queue[0].id, queue[1].id, queue[2].id]
+
+
+def test_a_move_answers_only_the_parts_of_a_long_queue_it_changed(desk, scene, make):
+    placed = [holds.place_hold(scene.session, p, scene.title, None, channel="staff").id for p in scene.patrons(120)]
+    scene.session.commit()
+    html = post(desk, f"/staff/holds/{placed[60]}/move", htmx=True, to="down", expected_position="61").get_data(as_text=True)
+    assert 'id="queue-part-1"' in html and 'id="queue-part-0"' not in html and 'id="queue-part-2"' not in html
+    assert 'data-position="62"' in html and html.count("<tr ") == 50
+    html = post(desk, f"/staff/holds/{placed[110]}/move", htmx=True, to="top", expected_position="111").get_data(as_text=True)
+    assert html.count("<tr ") == 120
 
 
 def test_moving_to_a_typed_position_without_javascript(desk, scene, queue):

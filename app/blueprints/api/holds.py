@@ -172,7 +172,7 @@ def update_hold(hold_id: int):
 def _set_priority(hold: Hold, priority: Any) -> int:
     if isinstance(priority, bool) or not isinstance(priority, int) or priority < 1:
         raise ApiError(400, "priority must be an integer of at least 1", field="priority", path="/body/priority")
-    return holds_service.move_hold(db.session, hold, priority, g.api_actor, channel=CHANNEL)
+    return holds_service.move_hold(db.session, hold, priority, g.api_actor, channel=CHANNEL).to_position
 
 
 @bp.delete("/holds/<int:hold_id>")

@@ -20,6 +20,7 @@ from .placing import HoldOptions, hold_options, may_choose_pickup, pickup_librar
 from .policy import HoldRequest, PlacementPolicy, volume_of
 from .queue import (
     DIRECTIONS,
+    QueueMove,
     lock_title,
     move_hold,
     position_of,
@@ -31,7 +32,7 @@ from .refusals import HoldRefused, QueueChanged
 from .suspension import resume_hold, resume_holds, suspend_hold, suspend_holds
 
 __all__ = [
-    "DIRECTIONS", "HoldOptions", "HoldRefused", "HoldRequest", "PlacementPolicy", "QueueChanged",
+    "DIRECTIONS", "HoldOptions", "QueueMove", "HoldRefused", "HoldRequest", "PlacementPolicy", "QueueChanged",
     "bring_back_hold", "cancel_hold", "change_pickup", "change_status", "expire_holds",
     "handle_long_waiting_holds", "hold_options", "lock_title", "may_choose_pickup", "move_hold",
     "pickup_deadline_for", "pickup_libraries", "place_hold", "position_of", "positions_for", "queue_length",

@@ -94,7 +94,8 @@ def hold_options(session: Session, patron: Patron, title: Title, *, channel: str
     return HoldOptions(
         title=title, patron=patron, refusal=refusal, pickup_libraries=pickup_libraries(session),
         may_choose_pickup=choose, pickup_library_code=pickup, item_choice=item_choice, volumes=policy.volumes,
-        copies=policy.choices(pickup) if item_choice != "no" else [], may_override=may_override(session, channel),
+        copies=policy.choices(pickup) if item_choice != "no" and (refusal is None or channel != "opac") else [],
+        may_override=may_override(session, channel),
         default_not_needed_after=default_not_needed_after(session, clock.today()),
     )
 

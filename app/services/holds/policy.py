@@ -255,12 +255,24 @@ class PlacementPolicy:
         return self.policy_refusal(request)
 
     def choices(self, pickup_library_code: str | None) -> list[ItemChoice]:
-        """Each holdable copy with why it could not be held on its own (None: it can)."""
+        """Each holdable copy with why it could not be held on its own (None: it can). What
+        does not depend on the copy (the patron, the pickup library) is judged once."""
+        general = self.request_refusal(HoldRequest(pickup_library_code=pickup_library_code))
+        if isinstance(general, R.ItemHoldRequired):
+            general = None
+        general = general or self.patron_refusal()
+        held = {hold.item_id for hold in self.title_holds if hold.item_id is not None}
         result = []
         for item in self.items:
             if not is_holdable(item):
                 continue
-            request = HoldRequest(item=item, pickup_library_code=pickup_library_code)
-            refusal = self.request_refusal(request) or self.policy_refusal(request)
+            refusal = general
+            if refusal is None and item.id in held:
+                refusal = R.ItemAlreadyOnHold()
+            if refusal is None and self.channel == "opac" and self.rules_for(item)["opacitemholds"] == "no":
+                refusal = R.ItemHoldsNotAllowed()
+            if refusal is None:
+                request = HoldRequest(item=item, pickup_library_code=pickup_library_code)
+                refusal = self.item_refusal(item, request, [item])
             result.append(ItemChoice(item=item, refusal=refusal, available=self.is_available(item)))
         return result

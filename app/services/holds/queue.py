@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Literal
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -31,6 +31,19 @@ from .scopes import WAITING_STATUSES
 Direction = Literal["top", "bottom", "up", "down"]
 DIRECTIONS: tuple[str, ...] = ("top", "bottom", "up", "down")
 LOCK_CHUNK = 500  # titles locked per statement by the jobs
+
+
+@dataclass(frozen=True)
+class QueueMove:
+    """Where a move took a hold: positions between the two (inclusive) changed holders."""
+
+    hold_id: int
+    from_position: int
+    to_position: int
+
+    @property
+    def changed(self) -> range:
+        return range(min(self.from_position, self.to_position), max(self.from_position, self.to_position) + 1)
 
 
 @dataclass(frozen=True)
@@ -108,16 +121,18 @@ def queue_length(session: Session, title_id: int) -> int:
 
 
 def _rekey(session: Session, assignments: dict[int, int]) -> None:
-    """Give each hold its new key in two statements: first every key of the holds concerned to
-    its negative (free, and distinct), then the new ones, so no row ever meets another's key."""
+    """Give each hold its new key in two steps: first every key of the holds concerned to its
+    negative (free, and distinct), then the new ones, so no row ever meets another's key."""
     if not assignments:
         return
     session.flush()
     table = Hold.__table__
     ids = list(assignments)
     session.execute(update(table).where(table.c.id.in_(ids)).values(queue_key=-table.c.queue_key))
-    session.execute(update(table).where(table.c.id.in_(ids))
-                    .values(queue_key=case(assignments, value=table.c.id)))
+    # One statement run for each hold (compiled once, cached), not a CASE of hundreds of keys
+    # that would be compiled anew for every move.
+    session.execute(update(table).where(table.c.id == bindparam("hold_id")).values(queue_key=bindparam("new_key")),
+                    [{"hold_id": hold_id, "new_key": key} for hold_id, key in assignments.items()])
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Hold) and obj.id in assignments:
             set_committed_value(obj, "queue_key", assignments[obj.id])
@@ -140,11 +155,11 @@ def _target_index(to: Direction | int, index: int, low: int, high: int) -> int:
 
 
 def move_hold(session: Session, hold: Hold, to: Direction | int, actor: Patron | None, *,
-              expected_position: int | None = None, channel: str = "staff") -> int:
+              expected_position: int | None = None, channel: str = "staff") -> QueueMove:
     """Move a live hold to the top, the bottom, one up, one down or to a position (clamped to
     the queue; holds pinned to the bottom stay among themselves). ``expected_position`` is where
     the page showed it: if the hold is elsewhere now, QueueChanged and nothing moves. Returns
-    the hold's new position."""
+    where it was and where it is now."""
     title = lock_title(session, hold.title_id)
     session.refresh(hold)
     if hold.status not in LIVE_STATUSES or hold.queue_key is None:
@@ -160,7 +175,7 @@ def move_hold(session: Session, hold: Hold, to: Direction | int, actor: Patron |
     low, high = (normal, len(entries) - 1) if hold.lowest_priority else (0, normal - 1)
     target = _target_index(to, index, low, high)
     if target == index:
-        return index + 1
+        return QueueMove(hold.id, index + 1, index + 1)
     reordered = ids[:index] + ids[index + 1:]
     reordered.insert(target, hold.id)
     first, last = min(index, target), max(index, target)
@@ -171,7 +186,7 @@ def move_hold(session: Session, hold: Hold, to: Direction | int, actor: Patron |
                      action="MOVE", object_type="hold", object_id=hold.id,
                      info={"title_id": title.id, "from": index + 1, "to": target + 1})
     session.flush()
-    return target + 1
+    return QueueMove(hold.id, index + 1, target + 1)
 
 
 def set_lowest_priority(session: Session, hold: Hold, value: bool, actor: Patron | None) -> int | None:

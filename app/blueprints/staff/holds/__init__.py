@@ -6,12 +6,12 @@ Row actions answer htmx with the piece they change (the whole queue, whose posit
 the patron's list); without JavaScript the same forms post and redirect back with a message."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.extensions import db
 from app.models import Hold, HoldHistory, HoldStatus, Item, Patron, Title
@@ -22,19 +22,22 @@ from app.services.search import search_titles
 from app.services.settings import get_preference
 
 from ...access import staff_required
+from .lines import QueueLine, queue_lines
 
 bp = Blueprint("holds", __name__)
 
 RESULTS_SHOWN = 20
 FINISHED_SHOWN = 30
+PART_SIZE = 50  # queue rows per <tbody>
 
 
 @dataclass
 class HoldRow:
     """A hold as a staff row shows it, with what may be done to it now."""
 
-    hold: Hold
+    hold: Hold | QueueLine
     position: int | None
+    urls: dict[str, str] = field(default_factory=dict)  # queue rows: each action's URL
 
     @property
     def status_text(self) -> str:
@@ -74,18 +77,65 @@ class HoldRow:
 
 
 def _with_people(stmt):
-    return stmt.options(joinedload(Hold.patron), joinedload(Hold.pickup_library), joinedload(Hold.item))
+    """The holds with what their rows show: the patron (without the library and category a
+    patron usually brings along), the pickup library and the copy asked for."""
+    return stmt.options(joinedload(Hold.patron).options(lazyload(Patron.library), lazyload(Patron.category)),
+                        joinedload(Hold.pickup_library), joinedload(Hold.item))
+
+
+class HoldUrls:
+    """Every hold action's URL, built once per page by ``url_for`` with a stand-in id and then
+    given each hold's id: a queue of 500 rows would otherwise spend most of its time routing."""
+
+    STAND_IN = 987654321
+    ENDPOINTS = {"move": "holds.move_hold", "suspend": "holds.suspend_hold", "resume": "holds.resume_hold",
+                 "cancel": "holds.cancel_hold", "bring_back": "holds.bring_back_hold",
+                 "details": "holds.hold_history"}
+
+    def __init__(self) -> None:
+        self._patterns = {name: url_for(endpoint, hold_id=self.STAND_IN) for name, endpoint in self.ENDPOINTS.items()}
+        self._patron = url_for("holds.patron_holds", patron_id=self.STAND_IN)
+
+    def for_hold(self, hold_id: int, patron_id: int | None) -> dict[str, str]:
+        stand_in, own = str(self.STAND_IN), str(hold_id)
+        urls = {name: pattern.replace(stand_in, own) for name, pattern in self._patterns.items()}
+        if patron_id is not None:
+            urls["patron"] = self._patron.replace(stand_in, str(patron_id))
+        return urls
+
+
+@dataclass
+class QueuePart:
+    """A run of consecutive queue rows, swapped as one ``<tbody>``: a move answers with only
+    the parts whose positions changed."""
+
+    number: int
+    rows: list[HoldRow]
+
+
+def _parts(lines: list[QueueLine], first_part: int = 0) -> list[QueuePart]:
+    start, urls = first_part * PART_SIZE, HoldUrls()
+    rows = [HoldRow(line, start + n, urls.for_hold(line.id, line.patron_id)) for n, line in enumerate(lines, start=1)]
+    return [QueuePart(first_part + n, rows[i:i + PART_SIZE]) for n, i in enumerate(range(0, len(rows), PART_SIZE))]
 
 
 def queue_context(title: Title, *, message: str | None = None, error: str | None = None) -> dict[str, Any]:
-    """A title's queue as its page shows it: every live hold in order, the holds that can be
-    brought back, and the queue version the move forms carry."""
-    live = list(db.session.scalars(_with_people(holds.scopes.live_for_title(title.id))).unique())
+    """A title's queue as its page shows it: every live hold in order (in parts), and the
+    holds that can be brought back."""
+    lines = queue_lines(db.session, title.id)
     finished = list(db.session.scalars(_with_people(holds.scopes.returnable_for_title(title.id))
                                        .limit(FINISHED_SHOWN)).unique())
-    return {"title": title, "rows": [HoldRow(hold, n) for n, hold in enumerate(live, start=1)],
+    return {"title": title, "length": len(lines), "parts": _parts(lines),
             "finished": [HoldRow(hold, None) for hold in finished], "message": message, "error": error,
             "where": "title"}
+
+
+def moved_context(title: Title, move: holds.QueueMove, message: str) -> dict[str, Any]:
+    """What a move changed: the parts of the queue holding the positions between where the
+    hold was and where it is now."""
+    first, last = (min(move.changed) - 1) // PART_SIZE, (max(move.changed) - 1) // PART_SIZE
+    lines = queue_lines(db.session, title.id, offset=first * PART_SIZE, limit=(last - first + 1) * PART_SIZE)
+    return {"title": title, "parts": _parts(lines, first), "message": message, "error": None}
 
 
 def patron_context(patron: Patron, *, message: str | None = None, error: str | None = None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -16,7 +16,7 @@ from app.services import holds
 
 from ...access import staff_required
 from ...htmx import is_htmx
-from . import bp, patron_context, queue_context
+from . import bp, moved_context, patron_context, queue_context
 from .forms import LowestPriorityForm, MoveForm, PickupForm, RowForm
 
 
@@ -40,6 +40,10 @@ def _back(hold: Hold, place: str, *, message: str | None = None, error: str | No
     return redirect(url_for(".title_queue", title_id=hold.title_id))
 
 
+def _first_error(form: RowForm) -> str:
+    return next((e for errors in form.errors.values() for e in errors), "Check the form.")
+
+
 def _who(hold: Hold) -> str:
     return hold.patron.full_name if hold.patron is not None else "an anonymised patron"
 
@@ -48,7 +52,7 @@ def _act(hold_id: int, form: RowForm, work: Callable[[Hold], str]) -> Response |
     """Load, parse, call the service, commit once, answer; a refusal is answered, not raised."""
     hold = _hold(hold_id)
     if not form.validate():
-        return _back(hold, form.place, error=next(e for errors in form.errors.values() for e in errors))
+        return _back(hold, form.place, error=_first_error(form))
     try:
         message = work(hold)
     except holds.HoldRefused as refusal:
@@ -62,18 +66,28 @@ def _act(hold_id: int, form: RowForm, work: Callable[[Hold], str]) -> Response |
 @staff_required("holds")
 def move_hold(hold_id: int):
     """Top, bottom, up, down (the button pressed) or to the position typed."""
+    hold = _hold(hold_id)
     form = MoveForm()
-    to: str | int | None = (form.to.data or "").strip()
-    if to not in holds.DIRECTIONS:
-        to = form.position.data if form.validate() else None
+    if not form.validate():
+        return _back(hold, form.place, error=_first_error(form))
+    direction = (form.to.data or "").strip()
+    to: str | int | None = direction if direction in holds.DIRECTIONS else form.position.data
     if to is None:
-        return _back(_hold(hold_id), form.place, error="Type the position to move the hold to.")
-
-    def work(hold: Hold) -> str:
-        position = holds.move_hold(db.session, hold, to, current_user, expected_position=form.expected_position.data)
-        return f"{_who(hold)} is now number {position} in the queue."
-
-    return _act(hold_id, form, work)
+        return _back(hold, form.place, error="Type the position to move the hold to.")
+    try:
+        move = holds.move_hold(db.session, hold, to, current_user, expected_position=form.expected_position.data)
+    except holds.HoldRefused as refusal:
+        db.session.rollback()
+        return _back(hold, form.place, error=refusal.message)
+    db.session.commit()
+    message = f"{_who(hold)} is now number {move.to_position} in the queue."
+    if not (is_htmx() and form.place == "title"):
+        return _back(hold, form.place, message=message)
+    response = make_response(render_template("staff/holds/_queue_moved.html",
+                                              **moved_context(hold.title, move, message)))
+    response.headers["HX-Retarget"] = "#queue-message"  # the rows that moved come out of band
+    response.headers["HX-Reswap"] = "innerHTML"
+    return response
 
 
 @bp.post("/<int:hold_id>/cancel")
@@ -164,7 +178,7 @@ def suspend_all_holds(patron_id: int):
     patron = db.session.get(Patron, patron_id) or abort(404)
     form = RowForm()
     if not form.validate():
-        return _patron_answer(patron, error=next(e for errors in form.errors.values() for e in errors))
+        return _patron_answer(patron, error=_first_error(form))
     try:
         changed = holds.suspend_holds(db.session, patron, current_user, until=form.until.data)
     except holds.HoldRefused as refusal:
