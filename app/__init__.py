@@ -22,6 +22,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logging.getLogger("carrel").setLevel(logging.INFO)
 
     db.init_app(app)
+    from .services import policy_cache
+
+    policy_cache.install()  # before any unit of work could edit the policy
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.opac_login"

@@ -30,7 +30,7 @@ from .circulation import (  # noqa: F401
 )
 from .hold import Hold, HoldHistory, HoldStatus, InvalidHoldTransition  # noqa: F401
 from .rules import ALL, CirculationRule, TransportCost  # noqa: F401
-from .settings import SystemPreference  # noqa: F401
+from .settings import PolicyGeneration, SystemPreference  # noqa: F401
 from .sip import SipAccount, SipInstitution, SipItemProperties, SipTransaction  # noqa: F401
 from .offline import OfflineAction, OfflineStatus, PendingOfflineOperation  # noqa: F401
 from .api_client import ApiClient, ApiToken  # noqa: F401

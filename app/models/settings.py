@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
@@ -19,3 +19,14 @@ class SystemPreference(Base):
     value: Mapped[str] = mapped_column(Text, nullable=False)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=clock.now, onupdate=clock.now, nullable=False)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("patrons.id", ondelete="SET NULL"))
+
+
+class PolicyGeneration(Base):
+    """One row whose token changes, in the same transaction, with every edit of the system
+    preferences or the circulation rules: processes compare it to the token their cached copy
+    of those tables was read under (``app.services.policy_cache``)."""
+
+    __tablename__ = "policy_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1: a single row
+    token: Mapped[str] = mapped_column(String(32), nullable=False)

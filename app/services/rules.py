@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.models import ALL, CirculationRule, ItemType, Library, PatronCategory
+from app.services.policy_cache import policy_snapshot
 
 
 class InvalidRule(ValueError):
@@ -128,37 +129,46 @@ def explain_rules(session: Session, library: str | None, category: str | None, i
                   names: Iterable[str] | None = None, *, exclude_own_row: bool = False) -> dict[str, EffectiveRule]:
     """Each rule's effective value for this triple with the row that won the cascade (library
     beats category beats item type). ``exclude_own_row`` ignores the triple's own row: what its
-    blank cells inherit."""
+    blank cells inherit. The matrix comes from the process's policy cache, checked once per unit
+    of work (``app.services.policy_cache``); each triple's cascade is worked out once per copy."""
     wanted = list(names) if names is not None else [r.name for r in RULES]
     for name in wanted:
         rule_definition(name)
     own = (library or ALL, category or ALL, item_type or ALL)
-    stmt = select(CirculationRule).where(
-        CirculationRule.rule_name.in_(wanted),
-        CirculationRule.library_code.in_({own[0], ALL}),
-        CirculationRule.category_code.in_({own[1], ALL}),
-        CirculationRule.item_type_code.in_({own[2], ALL}),
-    )
-    best: dict[str, CirculationRule] = {}
-    for rule in session.scalars(stmt):
-        if exclude_own_row and (rule.library_code, rule.category_code, rule.item_type_code) == own:
-            continue
-        current = best.get(rule.rule_name)
-        if current is None or rule.specificity > current.specificity:
-            best[rule.rule_name] = rule
+    snapshot = policy_snapshot(session)
+    key = ("rules", own, exclude_own_row)
+    explained = snapshot.memo.get(key)
+    if explained is None:
+        explained = snapshot.memo[key] = _cascade(snapshot.rules, own, exclude_own_row)
+    return {name: explained[name] for name in wanted}
+
+
+def _cascade(matrix: Mapping[tuple[str, str, str], Mapping[str, str]], own: tuple[str, str, str],
+             exclude_own_row: bool) -> dict[str, EffectiveRule]:
+    """Every rule's effective value for ``own``: of the cells that are the triple's own code or
+    ``*`` in each place, the most specific that holds the rule."""
+    cells = sorted(((lib, cat, it) for lib in {own[0], ALL} for cat in {own[1], ALL} for it in {own[2], ALL}),
+                   key=_specificity, reverse=True)
+    if exclude_own_row:
+        cells.remove(own)
     result: dict[str, EffectiveRule] = {}
-    for name in wanted:
-        definition = RULES_BY_NAME[name]
-        rule = best.get(name)
-        if rule is None:
-            result[name] = EffectiveRule(name, definition.default, None)
+    for definition in RULES:
+        source = next((cell for cell in cells if definition.name in matrix.get(cell, ())), None)
+        if source is None:
+            result[definition.name] = EffectiveRule(definition.name, definition.default, None)
             continue
-        source = (rule.library_code, rule.category_code, rule.item_type_code)
         try:
-            result[name] = EffectiveRule(name, definition.parse(rule.rule_value), source)
+            result[definition.name] = EffectiveRule(definition.name, definition.parse(matrix[source][definition.name]), source)
         except InvalidRule:
-            result[name] = EffectiveRule(name, definition.default, source, stored_value_invalid=True)
+            result[definition.name] = EffectiveRule(definition.name, definition.default, source, stored_value_invalid=True)
     return result
+
+
+def _specificity(cell: tuple[str, str, str]) -> int:
+    """As ``CirculationRule.specificity``: a set library outweighs a set category and item type
+    together, a set category outweighs a set item type."""
+    library, category, item_type = cell
+    return (4 if library != ALL else 0) + (2 if category != ALL else 0) + (1 if item_type != ALL else 0)
 
 
 def effective_rules(session: Session, library: str | None, category: str | None, item_type: str | None,

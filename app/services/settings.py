@@ -1,16 +1,17 @@
 """System preferences: typed declarations with defaults (Koha's names where Koha has them),
-read through one service with a per-request cache, written with validation."""
+read through one service from a process cache that no edit can leave stale
+(``app.services.policy_cache``), written with validation."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import g, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import SystemPreference
+from app.services.policy_cache import policy_snapshot
 
 
 class InvalidPreference(ValueError):
@@ -108,6 +109,8 @@ PREFERENCES: tuple[Preference, ...] = (
     Preference("AutoResumeSuspendedHolds", "bool", True, "holds",
                "Offer an auto-resume date when suspending holds, and resume them on that date."),
     Preference("ReservesMaxPickUpDelay", "int", 7, "holds", "Days a waiting hold stays on the pickup shelf."),
+    Preference("HoldReminderDays", "int", 3, "holds",
+               "Days a hold waits on the pickup shelf before the patron is reminded (HOLD_REMINDER); 0 for no reminder."),
     Preference("LongWaitingHoldsAction", "choice", "leave", "holds",
                "What happens to holds waiting past the pickup delay.", ("leave", "cancel", "suspend")),
     Preference("DefaultHoldExpirationdatePeriod", "int", 0, "holds",
@@ -155,28 +158,25 @@ def definition(name: str) -> Preference:
         raise KeyError(f"unknown system preference {name!r}") from None
 
 
-def _cache(session: Session) -> dict[str, Any] | None:
-    if not has_app_context():
-        return None
-    caches = g.setdefault("_carrel_prefs", {})
-    return caches.setdefault(id(session), {})
-
-
 def get_preference(session: Session, name: str) -> Any:
-    """The typed value of a preference: the stored one, or the declared default."""
+    """The typed value of a preference: the stored one, or the declared default. Read from the
+    process's policy cache, checked once per unit of work (``app.services.policy_cache``), so an
+    edit is seen by the next request or SIP2 transaction of every process."""
     pref = definition(name)
-    cache = _cache(session)
-    if cache is not None and name in cache:
-        return cache[name]
-    row = session.get(SystemPreference, name)
+    snapshot = policy_snapshot(session)
+    key = ("preference", name)
+    try:
+        return snapshot.memo[key]
+    except KeyError:
+        pass
+    raw = snapshot.preferences.get(name)
     value = pref.default
-    if row is not None:
+    if raw is not None:
         try:
-            value = pref.parse(row.value)
+            value = pref.parse(raw)
         except InvalidPreference:
             value = pref.default  # a hand-edited bad value never breaks a page; the admin page shows it
-    if cache is not None:
-        cache[name] = value
+    snapshot.memo[key] = value
     return value
 
 
@@ -205,9 +205,6 @@ def set_preference(session: Session, name: str, raw: Any, actor_id: int | None) 
     else:
         row.value = text
         row.updated_by_id = actor_id
-    session.flush()
-    cache = _cache(session)
-    if cache is not None:
-        cache[name] = value
+    session.flush()  # the policy cache's session events give the policy a new token
     return value
 
