@@ -15,6 +15,7 @@ from app.services import activity, circulation
 from app.services.settings import ACTIVITY_TRIGGERS, set_preference
 
 from .conftest import csrf_token_from, login_as
+from .test_api_auth import api, headers  # noqa: F401  (fixtures)
 from .test_circulation_fixtures import MONDAY, Desk, desk, frozen  # noqa: F401
 from .test_sip2_fixtures import PIN, connect, kiosk, limits, listener, sip_library, sip_now  # noqa: F401
 
@@ -176,3 +177,80 @@ def test_placing_a_hold_in_the_opac_updates_last_seen(client, make, session):
     with db.unit_of_work() as unit:
         place_hold(unit, unit.get(Patron, patron.id), unit.merge(title), None, pickup_library_code="CPL")
     assert _lastseen(session, patron.id) is not None
+
+
+# --- REST API, patron creation, offline processing ----------------------------------------------
+
+@pytest.mark.parametrize("selected", [True, False], ids=["selected", "not selected"])
+def test_an_api_patron_authentication_is_a_connection(client, api, headers, make, session, selected):
+    reader = make.patron(cardnumber="C-88", userid="reader88", password="reader-pw", library="CPL")
+    session.commit()
+    _select(session, *(("connection",) if selected else _everything_but("connection")))
+    response = client.post("/api/v1/auth/password/validation", json={"identifier": "C-88", "password": "reader-pw"},
+                           headers=headers)
+    assert response.status_code == 201
+    assert (_lastseen(session, reader.id) is not None) is selected
+    wrong = client.post("/api/v1/auth/password/validation", json={"identifier": "C-88", "password": "nope"},
+                        headers=headers)
+    assert wrong.status_code == 400
+
+
+def test_a_refused_api_authentication_is_not_activity(client, api, headers, make, session):
+    reader = make.patron(cardnumber="C-89", userid="reader89", password="reader-pw", library="CPL")
+    session.commit()
+    _select(session, *ACTIVITY_TRIGGERS)
+    wrong = client.post("/api/v1/auth/password/validation", json={"identifier": "C-89", "password": "nope"},
+                        headers=headers)
+    assert wrong.status_code == 400
+    assert _lastseen(session, reader.id) is None
+
+
+@pytest.mark.parametrize("selected", [True, False], ids=["selected", "not selected"])
+def test_a_patron_created_through_the_api_is_seen_when_creation_is_selected(client, api, headers, session, selected):
+    _select(session, *(("creation",) if selected else _everything_but("creation")))
+    response = client.post("/api/v1/patrons", json={"surname": "Okafor", "cardnumber": "P-9", "library_id": "CPL",
+                                                    "category_id": "PT"}, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    patron_id = response.get_json()["patron_id"]
+    assert (_lastseen(session, patron_id) is not None) is selected
+    shown = client.get(f"/api/v1/patrons/{patron_id}", headers=headers).get_json()["last_seen"]
+    assert (shown is not None) is selected
+
+
+@pytest.mark.parametrize("selected", [True, False], ids=["selected", "not selected"])
+def test_patrons_created_by_an_import_are_seen_when_creation_is_selected(app, make, session, selected):
+    from app.services.patron_import import ImportOptions, import_patrons
+
+    make.library("CPL")
+    make.category("PT")
+    _select(session, *(("creation",) if selected else _everything_but("creation")))
+    data = b"cardnumber,surname,branchcode,categorycode\r\nI-1,Imported,CPL,PT\r\n"
+    with db.unit_of_work() as unit:
+        assert import_patrons(unit, data, ImportOptions(), None).applied
+    session.rollback()
+    seen = session.scalar(select(Patron.lastseen).where(Patron.cardnumber == "I-1"))
+    assert (seen is not None) is selected
+
+
+@pytest.mark.parametrize("selected", [True, False], ids=["selected", "not selected"])
+def test_processed_offline_actions_are_seen_at_the_time_they_happened_when_offline_is_selected(
+        app, desk, session, selected):
+    from app.services.offline import process_offline_operations, upload_koc
+
+    from .test_offline_fixtures import at, issue, koc_text, ret
+
+    other = desk.make.patron(cardnumber="23529000000077")
+    session.commit()
+    # Not selected: nothing else that an offline checkout or return also is (a check out, a check in).
+    _select(session, *(("offline",) if selected else
+                       tuple(t for t in ACTIVITY_TRIGGERS if t not in ("offline", "check_out", "check_in"))))
+    with db.unit_of_work() as unit:
+        upload_koc(unit, koc_text(issue(at(10), desk.patron.cardnumber, desk.item.barcode), ret(at(20), desk.item.barcode),
+                                  issue(at(30), other.cardnumber, desk.item.barcode)), "day.koc")
+    with db.unit_of_work() as unit:
+        summary = process_offline_operations(unit, None)
+        assert (summary.applied, summary.failed) == (3, 0)
+    if selected:  # the borrower's latest offline moment (the return), the second borrower's checkout
+        assert (_lastseen(session, desk.patron.id), _lastseen(session, other.id)) == (at(20), at(30))
+    else:
+        assert (_lastseen(session, desk.patron.id), _lastseen(session, other.id)) == (None, None)

@@ -129,7 +129,7 @@ def test_basic_auth_with_a_staff_login_when_the_preference_allows_it(client, api
 
 
 def test_password_validation_counts_as_patron_activity(client, api, headers, make, session):
-    set_preference(session, "TrackLastPatronActivityTriggers", "login", None)
+    set_preference(session, "TrackLastPatronActivityTriggers", "connection", None)
     reader = make.patron(cardnumber="C-77", userid="reader77", password="reader-pw", library="CPL")
     session.commit()
     default_tracker.forget()

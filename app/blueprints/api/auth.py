@@ -147,7 +147,8 @@ def oauth_token():
 @api_auth(Permission.PATRONS)
 def validate_password():
     """Check a patron's password (Koha's route, for a discovery layer or a proxy): 201 with the
-    patron's ids, or 400. A success counts as the patron's login activity."""
+    patron's ids, or 400. A success is the patron's "connection" activity (a service authenticating
+    a patron, as a SIP2 patron information request is), not a login to Carrel."""
     body = json_body()
     login = body.get("identifier") or body.get("userid") or body.get("cardnumber")
     password = body.get("password")
@@ -159,6 +160,6 @@ def validate_password():
     except LoginRefused:
         db.session.commit()
         raise ApiError(400, "Validation failed") from None
-    record_activity(db.session, patron.id, "login")
+    record_activity(db.session, patron.id, "connection")
     db.session.commit()
     return jsonify(patron_id=patron.id, cardnumber=patron.cardnumber, userid=patron.userid), 201
