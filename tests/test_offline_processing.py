@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
-from app.models import AccountLine, CreditType, Loan, LoanHistory, OfflineStatus, PatronRestriction
+from app.models import AccountLine, CreditType, Hold, HoldStatus, Loan, LoanHistory, OfflineStatus, PatronRestriction
 from app.services import activity, holds_hooks
 from app.services.offline import OfflineOutcome
 from app.services.settings import set_preference
@@ -162,6 +163,23 @@ def test_a_return_traps_holds_like_any_check_in(offline, monkeypatch):
     offline.process()
     assert asked == [(BARCODE, "CPL")]
     assert "Hold found for Hal Holder: send the item to Fairview." in offline.operations()[0].result
+
+
+@pytest.mark.parametrize("pickup, status", [("CPL", HoldStatus.PULLED), ("FPL", HoldStatus.IN_TRANSIT)])
+def test_a_return_fills_a_waiting_hold_through_the_holds_engine(offline, pickup, status):
+    desk = offline.desk
+    desk.check_out(checked_out_at=at(-60))
+    holder = desk.make.patron(cardnumber="23529000000002", surname="Holder", firstname="Hal")
+    offline.session.add(Hold(patron_id=holder.id, title_id=desk.item.title_id, pickup_library_code=pickup,
+                             status=HoldStatus.QUEUED, queue_key=1))
+    offline.session.flush()
+    offline.upload(ret(at(30), BARCODE))
+    offline.process()
+    op = offline.operations()[0]
+    assert (op.status, op.outcome) == (OfflineStatus.APPLIED, "checked_in")
+    assert "Hal Holder" in op.result
+    hold = offline.session.scalar(select(Hold))
+    assert (hold.allocated_item_id, hold.status) == (desk.item.id, status)
 
 
 def test_a_payment_is_applied_once_with_the_fingerprint_as_its_reference(offline):
