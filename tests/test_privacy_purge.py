@@ -339,3 +339,14 @@ def test_every_foreign_key_to_patrons_is_indexed_so_deleting_a_patron_never_scan
     unindexed = [f"{fk.parent.table.name}.{fk.parent.name}" for table in Base.metadata.sorted_tables
                  for fk in table.foreign_keys if fk.column.table.name == "patrons" and not leads_an_index(table, fk.parent)]
     assert unindexed == [], "index these (a purge checks every referring row): " + ", ".join(unindexed)
+
+
+def test_every_foreign_key_to_patrons_says_what_deleting_a_patron_does_to_it():
+    """A reference with no ON DELETE rule would make the purge fail on the first patron it names;
+    only a current loan may stop a deletion (the purge never selects a patron who has one)."""
+    from app.models import Base
+
+    silent = [f"{fk.parent.table.name}.{fk.parent.name}" for table in Base.metadata.sorted_tables
+              for fk in table.foreign_keys if fk.column.table.name == "patrons"
+              and (fk.ondelete or "").upper() not in ("CASCADE", "SET NULL")]
+    assert silent == ["loans.patron_id"], "say ON DELETE CASCADE or SET NULL for: " + ", ".join(silent)
