@@ -133,3 +133,16 @@ def test_switching_to_never_keep_anonymises_existing_history_at_once(make, sessi
     assert owners(session, holds) == [None, patron_id]
     again = set_privacy(session, session.get(type(patron), patron_id), Privacy.NEVER_KEEP, actor_id=None, channel="opac")
     assert again.total == 0
+
+
+def test_a_new_patron_takes_the_category_default_unless_a_choice_is_given(make, session):
+    from app.services.patron_import.records import create_patron
+
+    make.library("CPL")
+    make.category("KID", default_privacy=Privacy.NEVER_KEEP)
+    make.category("PT", default_privacy=Privacy.KEEP_FOREVER)
+    kid = create_patron(session, {"surname": "Young", "library_code": "CPL", "category_code": "KID"}, None)
+    adult = create_patron(session, {"surname": "Elder", "library_code": "CPL", "category_code": "PT"}, None)
+    chose = create_patron(session, {"surname": "Chooser", "library_code": "CPL", "category_code": "KID",
+                                    "privacy": Privacy.DEFAULT}, None)
+    assert (kid.privacy, adult.privacy, chose.privacy) == (Privacy.NEVER_KEEP, Privacy.KEEP_FOREVER, Privacy.DEFAULT)
