@@ -85,9 +85,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_HOST", "localhost", str, "SMTP server"),
     Setting("SMTP_PORT", 587, int, "SMTP port"),
     Setting("SMTP_TLS", True, _bool, "STARTTLS with the SMTP server"),
+    Setting("SMTP_SSL", False, _bool, "implicit TLS from the first byte (usually port 465) instead of STARTTLS"),
+    Setting("SMTP_TIMEOUT", 30, int, "seconds to wait on the SMTP server"),
     Setting("SMTP_USER", "", str, "SMTP login"),
     Setting("SMTP_PASSWORD", "", str, "SMTP password"),
     Setting("MAIL_FROM", "library@example.org", str, "From address of notices"),
+    Setting("NOTICE_MAX_ATTEMPTS", 5, int, "tries before a notice is marked failed"),
+    Setting("NOTICE_RETRY_SECONDS", 300, int, "wait before the first retry of a notice; doubled after each failure"),
+    Setting("NOTICE_BATCH_SIZE", 500, int, "notices one sender step claims and sends over one SMTP connection"),
     Setting("SESSION_COOKIE_SECURE", False, _bool, "send the session cookie only over TLS (turn on behind HTTPS)"),
     Setting("LOGIN_MAX_FAILURES_ACCOUNT", 5, int, "failed logins on one account before it is throttled"),
     Setting("LOGIN_MAX_FAILURES_ADDRESS", 20, int, "failed logins from one address before it is throttled"),
@@ -128,7 +133,8 @@ def load_config(overrides: Mapping[str, Any] | None = None, environ: Mapping[str
     if not (len(config["SIP2_CURRENCY"]) == 3 and config["SIP2_CURRENCY"].isascii()
             and config["SIP2_CURRENCY"].isalpha() and config["SIP2_CURRENCY"].isupper()):
         raise ConfigError("CARREL_SIP2_CURRENCY must be a three-letter ISO 4217 code such as USD or EUR")
-    for name in ("SIP2_WORKERS", "SIP2_PIN_MAX_FAILURES", "SIP2_PIN_MAX_FAILURES_CONNECTION", "SIP2_MAX_MESSAGE",
+    for name in ("NOTICE_MAX_ATTEMPTS", "NOTICE_BATCH_SIZE", "SMTP_TIMEOUT",
+                 "SIP2_WORKERS", "SIP2_PIN_MAX_FAILURES", "SIP2_PIN_MAX_FAILURES_CONNECTION", "SIP2_MAX_MESSAGE",
                  "SIP2_MAX_PER_ADDRESS"):
         if config[name] < 1:
             raise ConfigError(f"CARREL_{name} must be at least 1")

@@ -24,6 +24,8 @@ from app import clock
 from app.extensions import db
 from app.models import PurgeRun, PurgeStatus
 from app.services import housekeeping, privacy
+from app.services.notices import scheduled as scheduled_notices
+from app.services.notices import sending as notice_sending
 from app.services.settings import get_preference
 from app.services.holds import jobs as hold_jobs
 
@@ -100,6 +102,21 @@ def handle_long_waiting_holds(app: Flask) -> int | None:
                       lambda session: hold_jobs.handle_long_waiting_holds(session, clock.today()))
 
 
+def queue_scheduled_notices(app: Flask) -> int | None:
+    """Queue hold reminders, due-soon and overdue notices (each loan or hold told once)."""
+    return run_locked(app, "queue-scheduled-notices",
+                      lambda session: scheduled_notices.queue_scheduled_notices(session, clock.today()).total)
+
+
+def send_notices(app: Flask) -> int | None:
+    """Send pending email notices (SMTP, or the outbox in development) with retries and backoff.
+    Rows are claimed atomically, so a second run at the same time sends none of them twice."""
+    with app.app_context():
+        result = notice_sending.send_pending_notices(lambda: db.unit_of_work(write=True), app.config)
+    log.info("job send-notices done: %d sent, %d to retry, %d failed", result.sent, result.retrying, result.failed)
+    return result.total
+
+
 class _JobBusy(Exception):
     """Another process holds the job's lock."""
 
@@ -173,6 +190,8 @@ JOBS: dict[str, Job] = {job.id: job for job in (
     Job("expire-holds", expire_holds, dt.timedelta(days=1)),
     Job("resume-suspended-holds", resume_suspended_holds, dt.timedelta(hours=1)),
     Job("handle-long-waiting-holds", handle_long_waiting_holds, dt.timedelta(days=1)),
+    Job("queue-scheduled-notices", queue_scheduled_notices, dt.timedelta(hours=1)),
+    Job("send-notices", send_notices, dt.timedelta(minutes=1)),
 )}
 
 

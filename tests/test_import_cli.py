@@ -31,7 +31,9 @@ def test_import_command_creates_patrons_and_ends_with_the_summary(runner, librar
     lines = result.output.strip().splitlines()
     assert lines[-1] == "2 created, 0 overwritten, 0 ignored, 0 malformed"
     assert any(line.startswith("Patron list created: Fall (") for line in lines)
-    assert "Welcome emails sent: 1" in result.output
+    assert "Welcome emails queued: 1" in result.output
+    assert read_outbox(outbox) == []  # the notices sender delivers it
+    assert runner.invoke(args=["carrel", "jobs", "run", "send-notices"]).exit_code == 0
     assert [m["To"] for m in read_outbox(outbox)] == ["a@example.org"]
     assert count(library) == 2
     assert library.scalar(select(func.count()).select_from(PatronList)) == 1

@@ -8,6 +8,7 @@ import re
 
 from sqlalchemy import func, select
 
+from app.jobs import run_job
 from app.models import ImportJobStatus, Patron, PatronImportJob, PatronList
 from app.services.mail import read_outbox
 from app.services.patron_import.jobs import run_queued_imports, wait_for
@@ -93,11 +94,12 @@ def test_form_options_reach_the_import(app, make, session, library, outbox):
             "default-branchcode": "MPL", "default-categorycode": "PT", "default-sort1": "FALL"},
         patron_list="1", welcome_email="1"))
     assert "1 created, 1 overwritten, 0 ignored, 0 malformed" in page
-    assert "Welcome emails sent: 1" in page
+    assert "Welcome emails queued: 1" in page
     fresh(session)
     new = session.scalars(select(Patron).where(Patron.cardnumber == "101")).one()
     assert (new.library_code, new.sort1) == ("MPL", "FALL")
     assert session.scalars(select(PatronList)).one().name.startswith("fall.csv (")
+    run_job(app, "send-notices")
     assert [m["To"] for m in read_outbox(outbox)] == ["new@example.org"]
 
 

@@ -21,7 +21,7 @@ from app.models import (
 from app.services.mail import read_outbox
 from app.services.passwords import verify_password
 from app.services.patron_import import ImportFileRefused, ImportOptions, import_patrons
-from app.services.patron_import.welcome import send_welcome_emails
+from app.services.notices.sending import send_pending_notices
 from app.services.settings import set_preference
 
 
@@ -295,13 +295,15 @@ def test_welcome_emails_go_to_new_patrons_after_the_commit(app, library, make, o
                      "9101,Old,O,CPL,PT,old@example.org,", "9102,New,Nia,CPL,PT,nia@example.org,nia",
                      "9103,NoMail,N,CPL,PT,,")
     result = run(app, data, overwrite=True, welcome_email=True)
+    assert result.welcome_queued == 1  # a WELCOME notice, queued in the import's transaction
     assert read_outbox(outbox) == []  # nothing is sent by the service itself
     with app.app_context():
-        outcome = send_welcome_emails(app.config, result.welcome, "Carrel Library")
+        outcome = send_pending_notices(lambda: db.unit_of_work(write=True), app.config)
     assert outcome.sent == 1
     (message,) = read_outbox(outbox)
-    assert message["To"] == "nia@example.org" and message["Subject"] == "Welcome to Carrel Library"
-    assert "Dear Nia New" in message.get_content() and "nia" in message.get_content()
+    assert message["To"] == "nia@example.org" and message["Subject"] == "Welcome to Library CPL"
+    body = message.get_body(("plain",)).get_content()
+    assert "Dear Nia New" in body and "nia" in body
 
 
 def test_dry_run_counts_without_writing(app, library, make):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from . import carrel
@@ -58,7 +57,7 @@ class _Bar:
 @click.option("--default", "defaults", multiple=True, metavar="COLUMN=VALUE",
               help="Value for a column where a row leaves it empty (repeatable).")
 @click.option("--patron-list", metavar="NAME", help="Create a patron list of the patrons created.")
-@click.option("--welcome-email", is_flag=True, help="Send the welcome email to new patrons (after the commit).")
+@click.option("--welcome-email", is_flag=True, help="Queue the welcome email (WELCOME notice) to new patrons.")
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 @click.option("--skip-bad-rows", is_flag=True, help="Import the good rows when some are bad (default: all or nothing).")
 def import_command(file: str, match: str, overwrite: bool, preserve_attributes: bool, overwrite_passwords: bool,
@@ -71,8 +70,7 @@ def import_command(file: str, match: str, overwrite: bool, preserve_attributes: 
     from app.extensions import db
     from app.services.patron_import import ImportFileRefused, ImportOptions, import_patrons
     from app.services.patron_import.report import describe_options, outcome_line
-    from app.services.patron_import.welcome import mail_note, send_welcome_emails
-    from app.services.settings import get_preference
+    from app.services.patron_import.welcome import mail_note
 
     options = ImportOptions(match=match, overwrite=overwrite, preserve_attributes=preserve_attributes,
                             defaults=_defaults(defaults), patron_list=patron_list, welcome_email=welcome_email,
@@ -82,23 +80,19 @@ def import_command(file: str, match: str, overwrite: bool, preserve_attributes: 
     try:
         with db.unit_of_work(write=not dry_run) as session:
             result = import_patrons(session, file, options, None, progress=bar, channel="cli")
-            library_name = get_preference(session, "LibraryName")
             if not result.applied:
                 session.rollback()
     except ImportFileRefused as error:
         bar.close()
         raise click.ClickException(str(error)) from None
     bar.close()
-    outcome = None
-    if result.applied and result.welcome:
-        outcome = send_welcome_emails(current_app.config, result.welcome, library_name)
     for line in describe_options(result):
         click.echo(line)
     for bad in result.bad_rows:
         click.echo(str(bad))
     if result.patron_list_name:
         click.echo(f"Patron list created: {result.patron_list_name}")
-    note = mail_note(outcome)
+    note = mail_note(result)
     if note:
         click.echo(note)
     click.echo(outcome_line(result))

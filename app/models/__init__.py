@@ -37,3 +37,11 @@ from .api_client import ApiClient, ApiToken  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
 from .privacy import PurgeRun, PurgeStatus  # noqa: F401
 from .patron_import import ImportJobStatus, PatronImportJob  # noqa: F401
+from .notices import (  # noqa: F401
+    MessagingPreference,
+    Notice,
+    NoticeChannel,
+    NoticeLoan,
+    NoticeStatus,
+    NoticeTemplate,
+)

@@ -6,7 +6,9 @@
   ``SMTP_USER`` is set; one connection for a batch.
 
 Callers pass plain ``OutgoingMail`` values and call ``send_mail`` only once their transaction
-has committed, so a rolled-back action never mails anyone. A notices queue can build on this."""
+has committed, so a rolled-back action never mails anyone. The notices sender uses a
+``transport`` directly: one message at a time, each failure typed as worth retrying or not.
+Implicit TLS (``SMTP_SSL``, port 465) is also offered beside STARTTLS."""
 from __future__ import annotations
 
 import email
@@ -33,6 +35,18 @@ class OutgoingMail:
     subject: str
     text: str
     html: str | None = None
+    message_id: str | None = None  # a stable id lets a receiving server drop a resent copy
+    reply_to: str | None = None
+    auto_generated: bool = False  # RFC 3834: no out-of-office replies to notices
+
+
+class MailError(Exception):
+    """One message was not sent; ``permanent`` when trying again cannot help (a refused address)."""
+
+    def __init__(self, message: str, *, permanent: bool = False, server_unavailable: bool = False):
+        self.permanent = permanent
+        self.server_unavailable = server_unavailable  # the next message would fail the same way
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -47,7 +61,11 @@ def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
     message["To"] = mail.to
     message["Subject"] = mail.subject
     message["Date"] = email.utils.format_datetime(clock.now())
-    message["Message-ID"] = email.utils.make_msgid(domain=sender.partition("@")[2] or "carrel.invalid")
+    message["Message-ID"] = mail.message_id or email.utils.make_msgid(domain=sender.partition("@")[2] or "carrel.invalid")
+    if mail.reply_to:
+        message["Reply-To"] = mail.reply_to
+    if mail.auto_generated:
+        message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.text)
     if mail.html:
         message.add_alternative(mail.html, subtype="html")
@@ -60,6 +78,95 @@ def send_mail(config: Mapping[str, Any], mails: Iterable[OutgoingMail]) -> MailO
     if config.get("MAIL_TRANSPORT", "outbox") == "smtp":
         return _send_smtp(config, sender, mails)
     return _send_outbox(Path(config.get("MAIL_OUTBOX_DIR", "instance/outbox")), sender, mails)
+
+
+class OutboxTransport:
+    """Development and tests: each message becomes an ``.eml`` file in the outbox folder."""
+
+    def __init__(self, config: Mapping[str, Any]):
+        self.folder = Path(config.get("MAIL_OUTBOX_DIR", "instance/outbox"))
+        self.sender = config.get("MAIL_FROM", "library@example.org")
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def send(self, mail: OutgoingMail) -> None:
+        name = f"{clock.now():%Y%m%dT%H%M%S}-{next(_sequence):06d}-{uuid.uuid4().hex[:8]}.eml"
+        try:
+            (self.folder / name).write_bytes(build_message(mail, self.sender).as_bytes(policy=email.policy.SMTP))
+        except OSError as error:
+            raise MailError(str(error)) from None
+
+    def close(self) -> None:
+        pass
+
+
+class SmtpTransport:
+    """One SMTP connection, opened on the first message and again after the server dropped it.
+    4xx answers and network errors are worth retrying; a 5xx refusal of the message is not."""
+
+    def __init__(self, config: Mapping[str, Any]):
+        self.config = config
+        self.sender = config.get("MAIL_FROM", "library@example.org")
+        self.smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        host, port = self.config.get("SMTP_HOST", "localhost"), int(self.config.get("SMTP_PORT", 587))
+        timeout = float(self.config.get("SMTP_TIMEOUT", 30))
+        if self.config.get("SMTP_SSL"):
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=timeout)
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=timeout)
+            if self.config.get("SMTP_TLS", True):
+                smtp.starttls()
+        if self.config.get("SMTP_USER"):
+            smtp.login(self.config["SMTP_USER"], self.config.get("SMTP_PASSWORD", ""))
+        return smtp
+
+    def send(self, mail: OutgoingMail) -> None:
+        try:
+            if self.smtp is None:
+                self.smtp = self._connect()
+            self.smtp.send_message(build_message(mail, self.sender))
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _ in error.recipients.values()]
+            raise MailError(f"recipient refused: {codes}", permanent=all(c >= 500 for c in codes)) from None
+        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as error:
+            code = error.smtp_code
+            self._reset_if_broken(code)
+            raise MailError(f"SMTP {code}: {_text(error.smtp_error)}", permanent=500 <= code < 600) from None
+        except (OSError, smtplib.SMTPException) as error:
+            self._drop()
+            raise MailError(f"SMTP unavailable: {type(error).__name__}: {error}", server_unavailable=True) from None
+
+    def _reset_if_broken(self, code: int) -> None:
+        if code in (421, 451):
+            self._drop()
+
+    def _drop(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.close()
+            except Exception:  # already broken
+                pass
+            self.smtp = None
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            self._drop()
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def transport(config: Mapping[str, Any]) -> OutboxTransport | SmtpTransport:
+    """The configured transport; call ``close()`` when done."""
+    if config.get("MAIL_TRANSPORT", "outbox") == "smtp":
+        return SmtpTransport(config)
+    return OutboxTransport(config)
 
 
 def _send_outbox(folder: Path, sender: str, mails: Iterable[OutgoingMail]) -> MailOutcome:

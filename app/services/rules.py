@@ -102,6 +102,13 @@ RULES: tuple[RuleDefinition, ...] = (
                    ("any", "homebranch", "holdingbranch"), group="holds"),
     RuleDefinition("holds_pickup_period", "optional_int", None, "Pickup period (days)",
                    "Days a waiting hold stays on the shelf (Koha's ReservesMaxPickUpDelay); blank to use the preference.", group="holds"),
+    # Notices (Koha's overdue notice triggers: delay1..3 by library and patron category)
+    RuleDefinition("overdue_delay1", "optional_int", 7, "First overdue notice (days)",
+                   "Days overdue before the first notice (ODUE); blank for none.", group="notices"),
+    RuleDefinition("overdue_delay2", "optional_int", 14, "Second overdue notice (days)",
+                   "Days overdue before the second notice (ODUE2); blank for none.", group="notices"),
+    RuleDefinition("overdue_delay3", "optional_int", 28, "Third overdue notice (days)",
+                   "Days overdue before the third notice (ODUE3); blank for none.", group="notices"),
 )
 RULES_BY_NAME: dict[str, RuleDefinition] = {r.name: r for r in RULES}
 RULE_VALUE_LENGTH = CirculationRule.__table__.c.rule_value.type.length

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.models import Hold, HoldStatus, Item, ItemTransfer, Loan, TransferReason
 from app.models.hold import FOUND_STATUSES, LIVE_STATUSES
+from app.services import notices
 from app.services.holds.jobs import pickup_deadline_for
 from app.services.holds.queue import lock_title, queue_changed
 from app.services.holds.scopes import QUEUE_ORDER
@@ -214,6 +215,7 @@ def _hold_arrives(session: Session, hold: Hold, item: Item, library_code: str, a
         hold.transition(HoldStatus.PULLED, actor_id=actor_id, reason=f"checked in at {library_code}", at=at)
         hold.waiting_since = at
         hold.pickup_deadline = pickup_deadline_for(session, hold, clock.local(at).date())
+        notices.hold_ready(session, hold)  # HOLD, queued in this transaction
         return None
     if hold.status is not HoldStatus.IN_TRANSIT:
         hold.transition(HoldStatus.IN_TRANSIT, actor_id=actor_id, reason=f"sent from {library_code}", at=at)

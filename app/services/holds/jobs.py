@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import clock
 from app.models import Hold, HoldStatus, Item, Patron, Title
+from app.services import notices
 from app.services.rules import effective_rules
 from app.services.settings import get_preference
 
@@ -52,6 +53,7 @@ def expire_holds(session: Session, on: dt.date) -> int:
                 release_copy(hold)
             change_status(hold, S.EXPIRED, None, reason, at=now)
             hold.finished_at = now
+            notices.hold_cancelled(session, hold, reason)
             queue_changed(titles[hold.title_id])
             count += 1
     return count
@@ -114,7 +116,7 @@ def handle_long_waiting_holds(session: Session, on: dt.date) -> int:
     count = 0
     now = clock.now()
     handlers: dict[str, Callable[[Hold], None]] = {
-        "cancel": lambda hold: _cancel_long_waiting(hold, now),
+        "cancel": lambda hold: _cancel_long_waiting(session, hold, now),
         "suspend": lambda hold: _suspend_long_waiting(hold, now),
     }
     for titles, holds in _due_by_title(session, scopes.waiting_too_long(on)):
@@ -139,10 +141,11 @@ def handle_long_waiting_holds(session: Session, on: dt.date) -> int:
     return count
 
 
-def _cancel_long_waiting(hold: Hold, now: dt.datetime) -> None:
+def _cancel_long_waiting(session: Session, hold: Hold, now: dt.datetime) -> None:
     change_status(hold, S.CANCELLED, None, "waited too long on the pickup shelf", at=now)
     hold.cancellation_reason = "long waiting"
     hold.finished_at = now
+    notices.hold_cancelled(session, hold, "waited too long on the pickup shelf")
 
 
 def _suspend_long_waiting(hold: Hold, now: dt.datetime) -> None:

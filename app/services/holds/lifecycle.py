@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.models import Hold, HoldStatus, InvalidHoldTransition, Library, Patron
+from app.services import notices
 from app.services.audit import record_audit
 from app.services.settings import get_preference
 
@@ -77,6 +78,7 @@ def cancel_hold(session: Session, hold: Hold, actor: Patron | None, *, reason: s
     change_status(hold, S.CANCELLED, actor, words)
     hold.cancellation_reason = reason[:80] if reason else None
     hold.finished_at = clock.now()
+    notices.hold_cancelled(session, hold, words, actor)
     queue_changed(title)
     audit_hold(session, actor, channel, "CANCEL", hold)
     session.flush()

@@ -4,7 +4,8 @@ Two passes over the streamed file, so memory does not grow with it: the first re
 every row (cells, then batches against the file so far and the database) and writes nothing;
 the second writes the rows the first accepted, in the caller's transaction. With bad rows the
 second pass runs only when ``skip_bad_rows`` was chosen; a dry run never runs it. The caller
-commits (one transaction: all or nothing) and sends welcome emails after the commit.
+commits (one transaction: all or nothing); welcome emails are WELCOME notices queued in that
+transaction, sent by the notices sender once it commits.
 
 - ``columns``: Koha's header and what is done with each column
 - ``parsing``: streamed CSV reading, BOM, dates; ``validation``: the checks; ``apply``: the writes
@@ -145,6 +146,9 @@ def _write(session: Session, stream, reader: RowReader, reference: Reference, op
             write_batch()
     write_batch()
     result.welcome = writer.welcome
+    if writer.welcome:
+        from app.services.notices import queue_welcome_notices
+        result.welcome_queued = queue_welcome_notices(session, [r.patron_id for r in writer.welcome if r.patron_id])
     if options.patron_list and writer.created_ids:
         name = f"{options.patron_list} ({clock.local(clock.now()):%Y-%m-%d %H:%M:%S})"
         patron_list = PatronList(name=name, owner_id=actor.id if actor else None)

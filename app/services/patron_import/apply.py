@@ -92,7 +92,7 @@ class Writer:
             if self.options.welcome_email and address:
                 first = row.get("preferred_name") or row.get("firstname")
                 name = " ".join(n for n in (first, row["surname"]) if n)
-                self.welcome.append(WelcomeRecipient(address, name, row.get("cardnumber"), row.get("userid")))
+                self.welcome.append(WelcomeRecipient(address, name, row.get("cardnumber"), row.get("userid"), patron_id))
 
     def _insert(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert new patrons; their ids in row order. SQLite answers a RETURNING insert one row

@@ -26,12 +26,11 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.extensions import db
 from app.models import ImportJobStatus, Patron, PatronImportJob
-from app.services.settings import get_preference
 
 from . import ImportFileRefused, ImportOptions, import_patrons
 from .parsing import count_lines, open_binary
 from .report import render_report
-from .welcome import mail_note, send_welcome_emails
+from .welcome import mail_note
 
 log = logging.getLogger("carrel.patron_import")
 STALE_AFTER = dt.timedelta(minutes=5)
@@ -149,18 +148,16 @@ def _run(app: Flask, job_id: int) -> None:
         with db.unit_of_work(write=not options.dry_run) as session:
             actor = session.get(Patron, actor_id) if actor_id else None
             result = import_patrons(session, data, options, actor, progress=_Progress(app, job_id))
-            library_name = get_preference(session, "LibraryName")
             if not result.applied:
                 session.rollback()
     except ImportFileRefused as refusal:
         _finish(job_id, status=ImportJobStatus.DONE, applied=False, summary="The file was not imported",
                 error=str(refusal), report=f"The file was not imported: {refusal}\n")
         return
-    outcome = send_welcome_emails(app.config, result.welcome, library_name) if result.applied and result.welcome else None
     _finish(job_id, status=ImportJobStatus.DONE, applied=result.applied, phase=None, rows_done=result.rows,
             total_rows=result.rows, created=result.created, overwritten=result.overwritten, ignored=result.ignored,
             malformed=result.malformed, summary=result.summary, patron_list_id=result.patron_list_id,
-            report=render_report(result, mail_note(outcome)))
+            report=render_report(result, mail_note(result)))
 
 
 def run_queued_imports(app: Flask) -> int:

@@ -45,6 +45,7 @@ class WelcomeRecipient:
     name: str
     cardnumber: str | None
     userid: str | None
+    patron_id: int | None = None
 
 
 @dataclass
@@ -63,6 +64,7 @@ class ImportResult:
     patron_list_id: int | None = None
     patron_list_name: str | None = None
     welcome: list[WelcomeRecipient] = field(default_factory=list)
+    welcome_queued: int = 0  # WELCOME notices queued in the import's transaction
     seconds: float = 0.0
 
     @property

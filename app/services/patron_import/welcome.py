@@ -1,34 +1,14 @@
-"""The welcome email to patrons an import created (Koha's ACCTDETAILS / WELCOME notice), sent
-after the import has committed."""
+"""The welcome email to patrons an import created (Koha's WELCOME notice, ACCTDETAILS in older
+versions): queued as WELCOME notices in the import's own transaction (template editable per
+library under Administration > Notices), so a rolled-back import mails no one; the notices
+sender delivers them after the commit."""
 from __future__ import annotations
 
-from typing import Any, Mapping
-
-from app.services.mail import MailOutcome, OutgoingMail, send_mail
-
-from .options import WelcomeRecipient
+from .options import ImportResult
 
 
-def welcome_mail(recipient: WelcomeRecipient, library_name: str) -> OutgoingMail:
-    login = recipient.userid or recipient.cardnumber
-    lines = [f"Dear {recipient.name},", "", f"Welcome to {library_name}. Your library account is ready."]
-    if recipient.cardnumber:
-        lines.append(f"Card number: {recipient.cardnumber}")
-    if login:
-        lines.append(f"Log in to the catalogue with: {login}")
-    lines += ["", "Ask at the desk if you need a password.", "", library_name]
-    return OutgoingMail(to=recipient.email, subject=f"Welcome to {library_name}", text="\n".join(lines))
-
-
-def send_welcome_emails(config: Mapping[str, Any], recipients: list[WelcomeRecipient], library_name: str) -> MailOutcome:
-    """Call only after the import committed."""
-    return send_mail(config, (welcome_mail(r, library_name) for r in recipients))
-
-
-def mail_note(outcome: MailOutcome | None) -> str | None:
-    if outcome is None:
+def mail_note(result: ImportResult) -> str | None:
+    """The report's line about welcome emails, or None when none were asked for."""
+    if not result.applied or not result.welcome:
         return None
-    note = f"Welcome emails sent: {outcome.sent}"
-    if outcome.failed:
-        note += f", failed: {len(outcome.failed)} (" + "; ".join(f"{a}: {r}" for a, r in outcome.failed[:20]) + ")"
-    return note
+    return f"Welcome emails queued: {result.welcome_queued} (sent by the notices sender)"

@@ -38,7 +38,7 @@ from ...access import staff_required
 from ...htmx import is_htmx, render_page_or_fragment
 from . import bp
 
-RULE_GROUPS = (("loans", "Loans"), ("holds", "Holds"))
+RULE_GROUPS = (("loans", "Loans"), ("holds", "Holds"), ("notices", "Notices"))
 ROW_KEYS = ("library", "category", "item_type")
 OPTIONAL_KINDS = {"optional_int", "optional_decimal"}
 GROUP_STARTS = {next(rule.name for rule in RULES if rule.group == group) for group, _label in RULE_GROUPS}

@@ -1,0 +1,179 @@
+"""Queuing notices: each event renders its template for the patron and adds one row to the
+queue in the event's own transaction (nothing leaves before the commit: the sender only reads
+committed rows). An event is told once: its dedupe key is unique."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.models import Hold, Library, Loan, Notice, NoticeChannel, NoticeLoan, NoticeStatus, Patron
+
+from .events import event
+from .fields import hold_context, library_fields, loans_context, patron_fields
+from .preferences import wants_email
+from .sandbox import TemplateProblem
+from .templates import Rendered, default_template, render, template_for
+
+log = logging.getLogger("carrel.notices")
+
+
+def email_of(patron: Patron) -> str | None:
+    """Where a patron's notices go (Koha's notice_email_address: primary, else work email)."""
+    return (patron.email or patron.emailpro or "").strip() or None
+
+
+def render_notice(session: Session, code: str, patron: Patron, library: Library | None,
+                  context: dict[str, Any]) -> Rendered:
+    """The event's template for the library rendered for the patron. A saved template that no
+    longer renders (a field renamed since) never stops the event: the shipped one is used and
+    the problem logged."""
+    values = {"patron": patron_fields(patron), "library": library_fields(library), **context}
+    template = template_for(session, code, library.code if library else None)
+    try:
+        return render(template, values)
+    except TemplateProblem as problem:
+        if template.is_default:
+            raise
+        log.warning("notice template %s/%s does not render (%s); the default was used", code,
+                    template.library_code, problem)
+        return render(default_template(code), values)
+
+
+def already_told(session: Session, dedupe_key: str) -> bool:
+    return session.scalar(select(Notice.id).where(Notice.dedupe_key == dedupe_key)) is not None
+
+
+def queue_notice(session: Session, code: str, patron: Patron, library: Library | None, context: dict[str, Any], *,
+                 dedupe_key: str | None = None, hold: Hold | None = None, force_email: bool = False) -> Notice | None:
+    """Queue one notice for the patron, or None when they do not want it by email, have no
+    address and the event has no printed slip, or were already told (same dedupe key)."""
+    ev = event(code)
+    if ev.message_kind and not force_email and not wants_email(session, patron, ev.message_kind):
+        return None
+    address = email_of(patron)
+    if address is None and not ev.print_fallback:
+        return None
+    if dedupe_key is not None and already_told(session, dedupe_key):
+        return None
+    rendered = render_notice(session, code, patron, library, context)
+    now = clock.now()
+    notice = Notice(patron_id=patron.id, event=code, library_code=library.code if library else None,
+                    channel=NoticeChannel.EMAIL if address else NoticeChannel.PRINT, to_address=address,
+                    subject=rendered.subject, body_text=rendered.body_text, body_html=rendered.body_html,
+                    status=NoticeStatus.PENDING, attempts=0, queued_at=now, next_attempt_at=now,
+                    dedupe_key=dedupe_key, hold_id=hold.id if hold else None)
+    session.add(notice)
+    return notice
+
+
+def _stamp(moment) -> str:
+    return moment.strftime("%Y%m%dT%H%M%S") if moment is not None else "-"
+
+
+# --- the events -------------------------------------------------------------------------------
+
+def hold_ready(session: Session, hold: Hold) -> Notice | None:
+    """HOLD: the hold is pulled and waiting at its pickup library."""
+    if hold.patron is None:
+        return None
+    return queue_notice(session, "HOLD", hold.patron, hold.pickup_library, hold_context(hold),
+                        dedupe_key=f"hold:{hold.id}:ready:{_stamp(hold.waiting_since)}", hold=hold)
+
+
+def hold_cancelled(session: Session, hold: Hold, reason: str | None, actor: Patron | None = None) -> Notice | None:
+    """HOLD_CANCELLATION: the hold was cancelled or expired (the reason is in the notice). A
+    patron who cancelled their own hold is not told what they just did."""
+    if hold.patron is None or (actor is not None and actor.id == hold.patron_id):
+        return None
+    return queue_notice(session, "HOLD_CANCELLATION", hold.patron, hold.pickup_library, hold_context(hold, reason),
+                        dedupe_key=f"hold:{hold.id}:{hold.status.value}:{_stamp(hold.finished_at or clock.now())}",
+                        hold=hold)
+
+
+def hold_reminder(session: Session, hold: Hold) -> Notice | None:
+    """HOLD_REMINDER: once per wait on the shelf."""
+    if hold.patron is None:
+        return None
+    return queue_notice(session, "HOLD_REMINDER", hold.patron, hold.pickup_library, hold_context(hold),
+                        dedupe_key=f"hold:{hold.id}:reminder:{_stamp(hold.waiting_since)}", hold=hold)
+
+
+def loans_notice(session: Session, code: str, patron: Patron, loans: list[Loan]) -> Notice | None:
+    """PREDUE / ODUE / ODUE2 / ODUE3 for some of a patron's loans, each loan marked as told for
+    this event and due date (so it is never told twice)."""
+    notice = queue_notice(session, code, patron, patron.library, loans_context(loans))
+    if notice is None:
+        return None
+    session.flush()
+    session.add_all(NoticeLoan(notice_id=notice.id, loan_id=loan.id, event=code, due_at=loan.due_at) for loan in loans)
+    return notice
+
+
+def welcome(session: Session, patron: Patron) -> Notice | None:
+    """WELCOME for a new patron (the patron import sends it when asked)."""
+    return queue_notice(session, "WELCOME", patron, patron.library, {}, dedupe_key=f"patron:{patron.id}:welcome")
+
+
+def queue_welcome_notices(session: Session, patron_ids: Iterable[int]) -> int:
+    """WELCOME for each of these patrons that has an email address; how many were queued."""
+    ids = list(patron_ids)
+    count = 0
+    for start in range(0, len(ids), 500):
+        for patron in session.scalars(select(Patron).where(Patron.id.in_(ids[start:start + 500]))):
+            count += welcome(session, patron) is not None
+        session.flush()
+    return count
+
+
+# --- staff actions ----------------------------------------------------------------------------
+
+class NoticeNotFound(LookupError):
+    pass
+
+
+def resend_notice(session: Session, notice: Notice) -> Notice:
+    """Queue a copy of a notice (sent, failed or printed) to go out again, to the patron's
+    current address; the original stays as it was."""
+    patron = notice.patron
+    address = email_of(patron)
+    now = clock.now()
+    copy = Notice(patron_id=notice.patron_id, event=notice.event, library_code=notice.library_code,
+                  channel=NoticeChannel.EMAIL if address else NoticeChannel.PRINT, to_address=address,
+                  subject=notice.subject, body_text=notice.body_text, body_html=notice.body_html,
+                  status=NoticeStatus.PENDING, attempts=0, queued_at=now, next_attempt_at=now,
+                  hold_id=notice.hold_id, resent_from_id=notice.id)
+    session.add(copy)
+    session.flush()
+    return copy
+
+
+def patron_notices(patron_id: int):
+    """A patron's notices, newest first (a select for the staff page)."""
+    return select(Notice).where(Notice.patron_id == patron_id).order_by(Notice.queued_at.desc(), Notice.id.desc())
+
+
+def slips_to_print(library_code: str | None = None, *, event_code: str = "HOLD"):
+    """Printed slips not yet printed (patrons without email): for the staff holds report. The
+    select yields Notice rows, oldest first; filter by the notice's library (the pickup
+    library for HOLD)."""
+    stmt = select(Notice).where(Notice.channel == NoticeChannel.PRINT, Notice.status == NoticeStatus.PENDING,
+                                Notice.event == event_code)
+    if library_code:
+        stmt = stmt.where(Notice.library_code == library_code)
+    return stmt.order_by(Notice.queued_at, Notice.id)
+
+
+def mark_printed(session: Session, notices: Iterable[Notice]) -> int:
+    """Record slips as printed (they count as sent)."""
+    now = clock.now()
+    count = 0
+    for notice in notices:
+        if notice.channel is NoticeChannel.PRINT and notice.status is NoticeStatus.PENDING:
+            notice.status, notice.printed_at, notice.sent_at = NoticeStatus.SENT, now, now
+            count += 1
+    session.flush()
+    return count
