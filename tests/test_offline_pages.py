@@ -48,6 +48,15 @@ def test_the_nav_and_landing_page_lead_to_everything(staff):
     assert "0</strong> waiting" in page
 
 
+@pytest.mark.parametrize("permissions, shown", [(("circulate", "offline_circulation"), True), (("circulate",), False)])
+def test_the_circulation_desk_leads_to_offline_circulation(client, desk, permissions, shown):
+    desk.make.staff(*permissions, userid="desk-staff", password="pw-desk", library="CPL")
+    desk.session.commit()
+    assert login_as(client, "desk-staff", "pw-desk", staff=True).status_code == 302
+    page = client.get("/staff/circulation/").get_data(as_text=True)
+    assert ('href="/staff/offline/">Offline circulation</a>' in page) is shown
+
+
 def test_with_the_preference_off_the_pages_say_so(client, desk):
     desk.make.staff("offline_circulation", userid="offline-staff", password="pw-offline")
     desk.session.commit()
