@@ -17,6 +17,7 @@ def register_blueprints(app: Flask) -> None:
     from .staff.holds import bp as holds_bp
     from .staff.tools import bp as tools_bp
     from .staff.privacy import bp as privacy_bp
+    from .staff.notices import bp as notices_bp
 
     register_context(app)
     app.register_blueprint(health_bp)
@@ -30,3 +31,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tools_bp, url_prefix="/staff/tools")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(privacy_bp, url_prefix="/staff/privacy")
+    app.register_blueprint(notices_bp, url_prefix="/staff")

@@ -15,4 +15,4 @@ def home():
     return render_template("opac/home.html")
 
 
-from . import account, catalogue, holds, privacy  # noqa: E402,F401  (routes register themselves on bp)
+from . import account, catalogue, holds, messaging, privacy  # noqa: E402,F401  (routes register themselves on bp)

@@ -12,6 +12,7 @@ ADMIN_PAGES = (
     ("admin.rules", "Circulation and holds rules", "Loan periods, limits, fines and hold policies by library, patron category and item type."),
     ("admin.transport_costs", "Transport cost matrix", "How hard it is to move items between libraries."),
     ("admin.sip2_accounts", "SIP2 accounts", "Self-check kiosk logins and their institution policies."),
+    ("notices.templates_index", "Notices", "Templates of the notices patrons get, per event and library, and messaging defaults."),
 )
 
 
