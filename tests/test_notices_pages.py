@@ -64,7 +64,7 @@ def test_the_preview_renders_the_unsaved_template_for_a_real_patron(client, make
     fragment = post(client, url, data, "/staff/admin/notices/WELCOME", headers={"HX-Request": "true"})
     html = fragment.get_data(as_text=True)
     assert fragment.status_code == 200 and "<html" not in html
-    assert "Hi Ursula" in html and "Card 555" in html and "&lt;p&gt;Reader&lt;/p&gt;" in html  # srcdoc, escaped
+    assert "Hi Ursula" in html and "Card 555" in html and '<div class="preview-html card"><p>Reader</p></div>' in html
     mine = post(client, url, {**data, "preview_patron": ""}, "/staff/admin/notices/WELCOME",
                 headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "Hi Clara" in mine  # blank: the member of staff previewing
