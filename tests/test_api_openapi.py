@@ -51,6 +51,10 @@ class Checker:
         content = documented[str(expect)].get("content")
         if content is None:
             assert response.get_data() == b""
+        elif "application/json" not in content:
+            assert response.mimetype in content, (method, url, response.mimetype)
+            self.seen.add((method, template, expect))
+            return response.get_data(as_text=True)
         else:
             errors = validate(response.get_json(), content["application/json"]["schema"], self.components)
             assert errors == [], (method, url, errors)
@@ -113,6 +117,7 @@ def test_real_answers_validate_against_the_schemas(client, api, headers, make, s
     check("delete", f"/api/v1/holds/{hid}", "/holds/{hold_id}", 204)
     check("delete", f"/api/v1/patrons/{pid}", "/patrons/{patron_id}", 204)
     check("get", "/api/v1/", "/", 200)
+    check("get", "/api/v1/.html", "/.html", 200)
     toured = {(method, template) for method, template, _status in check.seen}
     assert toured == {(m, p) for p, ops in check.document["paths"].items() for m in ops}  # every route visited
 
@@ -125,3 +130,10 @@ def test_the_validator_finds_errors():
     assert len(errors) == 3
     assert validate({}, components["thing"], components) == ["/a: required"]
     assert validate([1, "x"], {"type": "array", "items": {"type": "integer"}}, components) == ["/1: 'x' is not integer"]
+
+
+def test_the_document_as_a_web_page(client):
+    response = client.get("/api/v1/.html")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "/api/v1/patrons/{patron_id}/extended_attributes" in page and "<code>PUT</code>" in page

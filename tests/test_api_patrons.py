@@ -147,3 +147,83 @@ def test_delete_with_koha_safety_checks(client, headers, make, session):
     assert client.delete(f"/api/v1/patrons/{staff.id}", headers=headers).status_code == 409
     session.rollback()
     assert session.scalar(select(Patron.id).where(Patron.id == staff.id)) == staff.id
+
+
+KOHA_READ_ONLY = ("anonymized", "expired", "restricted", "updated_on")  # what Koha refuses in a PUT body
+
+
+def test_the_card_number_sync_script_of_the_seed_runs_unchanged(client, headers, make, session):
+    """CCA's patch_prox_num.py: find the patron by userid with _match=exact, take the object as
+    GET returned it, drop only Koha's read-only fields, keep the old card number in statistics_2,
+    PUT it back. patron_id and last_seen travel with it, as they do against Koha."""
+    session.add(AttributeType(code="MAJOR", description="Major", repeatable=True))
+    patron = make.patron(cardnumber="11111", userid="jsmith", surname="Smith", firstname="Jo", library="CPL",
+                         lastseen=clock.now() - dt.timedelta(days=3), sort1="STUDENT")
+    session.add(PatronAttribute(patron_id=patron.id, code="MAJOR", value="ART"))
+    session.commit()
+    found = client.get("/api/v1/patrons?userid=jsmith&_match=exact", headers=headers).get_json()
+    assert len(found) == 1
+    koha = dict(found[0])
+    koha["statistics_2"] = koha["cardnumber"]
+    koha["cardnumber"] = "22222"
+    for field in KOHA_READ_ONLY:
+        koha.pop(field)
+    assert "patron_id" in koha and koha["last_seen"]
+    response = client.put(f"/api/v1/patrons/{koha['patron_id']}", json=koha, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    after = client.get(f"/api/v1/patrons/{patron.id}", headers=headers).get_json()
+    changed = {k for k in after if after[k] != found[0][k]}
+    assert changed == {"cardnumber", "statistics_2", "updated_on"}
+    assert (after["cardnumber"], after["statistics_2"], after["statistics_1"]) == ("22222", "11111", "STUDENT")
+    assert after["last_seen"] == found[0]["last_seen"]  # kept by activity tracking, not by the body
+    attributes = client.get(f"/api/v1/patrons/{patron.id}/extended_attributes", headers=headers).get_json()
+    assert [(a["type"], a["value"]) for a in attributes] == [("MAJOR", "ART")]
+    # the patron_id a body carries must be the one in the URL
+    koha["patron_id"] = patron.id + 1000
+    response = client.put(f"/api/v1/patrons/{patron.id}", json=koha, headers=headers)
+    assert response.status_code == 400 and response.get_json()["field"] == "patron_id"
+    # Koha's read-only fields are still refused, in Koha's error shape as well as Carrel's
+    response = client.put(f"/api/v1/patrons/{patron.id}", json={**found[0]}, headers=headers)
+    body = response.get_json()
+    assert response.status_code == 400 and body["field"] == "anonymized"
+    assert body["errors"] == [{"message": body["error"], "path": "/body/anonymized"}]
+
+
+def test_koha_query_q_and_me_prefixes(client, headers, make, session):
+    for n, (surname, city) in enumerate([("Lee", "Oakland"), ("Leeds", "Berkeley"), ("Park", "Oakland"),
+                                         ("Kim", None)]):
+        make.patron(surname=surname, city=city, cardnumber=f"Q-{n}", library="CPL")
+    session.commit()
+
+    def surnames(query, **extra):
+        response = client.get(f"/api/v1/patrons?{query}", headers={**headers, **extra})
+        assert response.status_code == 200, response.get_json()
+        return [p["surname"] for p in response.get_json()]
+
+    assert surnames('q={"surname":"Lee"}') == ["Lee"]
+    assert surnames('q={"me.surname":{"-like":"lee%"}}&_order_by=-me.surname') == ["Leeds", "Lee"]
+    assert surnames('q=[{"surname":"Park"},{"city":null,"cardnumber":{"-like":"Q-%"}}]&_order_by=surname') == ["Kim", "Park"]
+    assert surnames('q={"city":"Oakland","-or":[{"surname":"Lee"},{"surname":"Park"}]}&_order_by=surname') == [
+        "Lee", "Park"]
+    assert surnames('q={"cardnumber":{"-in":["Q-0","Q-3"]}}&_order_by=cardnumber') == ["Lee", "Kim"]
+    assert surnames("_order_by=surname", **{"x-koha-query": '{"city":"Berkeley"}'}) == ["Leeds"]
+    assert surnames("me.surname=Park&_match=exact") == ["Park"]
+    for bad in ('q={"shoe":1}', "q=not-json", 'q={"surname":{"-regexp":"x"}}', 'q={"patron_id":"abc"}'):
+        response = client.get(f"/api/v1/patrons?{bad}", headers=headers)
+        assert response.status_code == 400 and response.get_json()["field"] == "q", bad
+
+
+def test_request_id_is_echoed_and_links_keep_every_filter(client, headers, make, session):
+    for n in range(3):
+        make.patron(surname="Same", cardnumber=f"E-{n}", library="CPL")
+    session.commit()
+    response = client.get("/api/v1/patrons?surname=Same&surname=Sa&_per_page=1&_page=2",
+                          headers={**headers, "x-koha-request-id": "42"})
+    assert response.headers["x-koha-request-id"] == "42"
+    assert response.headers["X-Total-Count"] == "3"
+    links = dict((rel, url) for url, rel in
+                 (part.strip().split("; rel=") for part in response.headers["Link"].split(",")))
+    assert set(links) == {'"first"', '"prev"', '"next"', '"last"'}
+    assert "surname=Same&surname=Sa&" in links['"next"'] and "_page=3" in links['"next"']
+    missing = client.get("/api/v1/patrons/999999", headers={**headers, "x-koha-request-id": "7"})
+    assert missing.status_code == 404 and missing.headers["x-koha-request-id"] == "7"

@@ -32,7 +32,10 @@ class ApiError(Exception):
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError):
     db.session.rollback()
-    response = jsonify(error=error.error, **error.extra)
+    extra = dict(error.extra)
+    if error.status == 400 and "path" in extra:  # Koha's validation errors: a list of {message, path}
+        extra["errors"] = [{"message": error.error, "path": extra["path"]}]
+    response = jsonify(error=error.error, **extra)
     response.status_code = error.status
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="carrel"'
@@ -43,6 +46,16 @@ def _api_error(error: ApiError):
 def _http_error(error: HTTPException):
     db.session.rollback()
     return jsonify(error=error.description if error.code == 400 else error.name), error.code
+
+
+@bp.after_request
+def _echo_request_id(response):
+    """Koha answers a request's ``x-koha-request-id`` header with the same header (its staff
+    tables use it to pair answers with requests). Any value is echoed, not only integers."""
+    request_id = request.headers.get("x-koha-request-id")
+    if request_id and len(request_id) <= 200 and request_id.isprintable():
+        response.headers["x-koha-request-id"] = request_id
+    return response
 
 
 def _mark(view: Callable, permission: str | None) -> Callable:

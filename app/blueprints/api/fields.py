@@ -148,11 +148,25 @@ def parse_value(f: Field, raw: Any, where: str = "body") -> Any:
     raise bad("cannot be set")
 
 
-def patron_from_api(body: dict[str, Any], *, require: bool) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-    """Carrel field values and (when present) the inline extended attributes of a patron body."""
+# Read-only fields Koha itself accepts in a PUT body (they are not readOnly in Koha's patron
+# definition), so a script that sends back what GET returned minus Koha's read-only fields
+# (``anonymized``, ``expired``, ``restricted``, ``updated_on``) works unchanged: ``patron_id``
+# must name the patron in the URL; ``last_seen`` is kept by activity tracking and ignored.
+TOLERATED_ON_UPDATE = ("patron_id", "last_seen")
+
+
+def patron_from_api(body: dict[str, Any], *, require: bool,
+                    patron_id: int | None = None) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    """Carrel field values and (when present) the inline extended attributes of a patron body.
+    ``patron_id``: the patron being updated (None when creating one)."""
     unknown = sorted(k for k in body if k not in BY_API and k != "extended_attributes")
     if unknown:
         raise ApiError(400, f"Properties not allowed: {', '.join(unknown)}", field=unknown[0], path=f"/body/{unknown[0]}")
+    if patron_id is not None:
+        if "patron_id" in body and body["patron_id"] != patron_id:
+            raise ApiError(400, f"patron_id: {body['patron_id']!r} is not the patron in the URL ({patron_id})",
+                           field="patron_id", path="/body/patron_id")
+        body = {k: v for k, v in body.items() if k not in TOLERATED_ON_UPDATE}
     read_only = sorted(k for k in body if k in BY_API and BY_API[k].read_only)
     if read_only:
         raise ApiError(400, f"Read-only properties: {', '.join(read_only)}", field=read_only[0],

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify, render_template_string, request
 
 from . import bp
 from .auth import api_public
-from .fields import PATRON_FIELDS
+from .fields import PATRON_FIELDS, TOLERATED_ON_UPDATE
 
 JSON_TYPES = {"string": "string", "date": "string", "datetime": "string", "boolean": "boolean",
               "integer": "integer", "privacy": "integer", "choice": "string"}
@@ -27,7 +27,7 @@ def _patron_schema() -> dict[str, Any]:
             schema["enum"] = list(f.choices)
         if f.max_length:
             schema["maxLength"] = f.max_length
-        if f.read_only:
+        if f.read_only and f.api not in TOLERATED_ON_UPDATE:  # as in Koha's definition
             schema["readOnly"] = True
         properties[f.api] = schema
     properties["extended_attributes"] = {"type": "array", "items": {"$ref": "#/components/schemas/extended_attribute"}}
@@ -82,10 +82,11 @@ def array_of(name: str) -> dict[str, Any]:
     return {"type": "array", "items": ref(name)}
 
 
-LIST = ["_match", "_order_by", "_page", "_per_page"]
+LIST = ["_match", "_order_by", "_page", "_per_page", "q"]
 # (method, path, summary, permission, request body schema, {status: response schema or None}, query params)
 ROUTES: list[tuple[str, str, str, str | None, Any, dict[int, Any], list[str]]] = [
     ("get", "/", "This OpenAPI document", None, None, {200: {"type": "object"}}, []),
+    ("get", "/.html", "This document as a web page (Koha's /api/v1/.html)", None, None, {200: "html"}, []),
     ("post", "/oauth/token", "OAuth2 client credentials: a bearer token for an hour", "public",
      "form", {200: ref("token"), 400: ref("error"), 403: ref("error")}, []),
     ("post", "/auth/password/validation", "Check a patron's password (counts as patron activity)", "patrons",
@@ -147,7 +148,9 @@ def document() -> dict[str, Any]:
         operation: dict[str, Any] = {
             "summary": summary, "x-carrel-permission": permission,
             "responses": {str(status): ({"description": "no content"} if schema is None else
-                                        {"description": summary, "content": {"application/json": {"schema": schema}}})
+                                        {"description": summary, "content": {"text/html": {}}} if schema == "html"
+                                        else {"description": summary,
+                                              "content": {"application/json": {"schema": schema}}})
                           for status, schema in responses.items()},
         }
         operation["responses"].setdefault("401", {"description": "authentication failure",
@@ -157,6 +160,11 @@ def document() -> dict[str, Any]:
         params = [{"name": p, "in": "path", "required": True, "schema": {"type": "integer"}}
                   for p in path.replace("}", "{").split("{")[1::2]]
         params += [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in query]
+        params.append({"name": "x-koha-request-id", "in": "header", "required": False, "schema": {"type": "string"},
+                       "description": "Echoed in the answer's x-koha-request-id header"})
+        if "q" in query:
+            params.append({"name": "x-koha-query", "in": "header", "required": False, "schema": {"type": "string"},
+                           "description": "Koha's JSON query, as the q parameter"})
         if params:
             operation["parameters"] = params
         if body == "form":
@@ -185,6 +193,26 @@ def document() -> dict[str, Any]:
 @api_public
 def openapi_document():
     return jsonify(document())
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ doc.info.title }}</title>
+<link rel="stylesheet" href="{{ url_for('static', filename='carrel.css') }}"></head>
+<body><main class="api-doc"><h1>{{ doc.info.title }}</h1><p>{{ doc.info.description }}</p>
+<p>The machine-readable document is <a href="{{ url_for('api.openapi_document') }}">{{ url_for('api.openapi_document') }}</a>
+(OpenAPI {{ doc.openapi }}).</p>
+<table><thead><tr><th>Method</th><th>Path</th><th>What it does</th><th>Permission</th><th>Answers</th></tr></thead><tbody>
+{% for path, operations in doc.paths.items() %}{% for method, op in operations.items() %}
+<tr><td><code>{{ method|upper }}</code></td><td><code>/api/v1{{ path }}</code></td><td>{{ op.summary }}</td>
+<td>{{ op['x-carrel-permission'] or 'none' }}</td><td>{{ op.responses|join(', ') }}</td></tr>
+{% endfor %}{% endfor %}</tbody></table></main></body></html>"""
+
+
+@bp.get("/.html")
+@api_public
+def openapi_page():
+    """The document as a page people read (Koha serves its API documentation at /api/v1/.html)."""
+    return render_template_string(PAGE, doc=document())
 
 
 # --- a small JSON Schema validator (the subset the document uses) ---------------------------------

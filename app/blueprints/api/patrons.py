@@ -114,7 +114,7 @@ def patch_patron(patron_id: int):
 
 def _update(patron_id: int, *, require: bool):
     patron = load_patron(patron_id)
-    values, attributes = patron_from_api(json_body(), require=require)
+    values, attributes = patron_from_api(json_body(), require=require, patron_id=patron.id)
     if patron.is_staff and not g.api_actor.has_permission(Permission.SUPERLIBRARIAN) and patron.id != g.api_actor.id:
         raise ApiError(409, "Only a superlibrarian may change a staff patron through the API", conflict="is_protected")
     _call(lambda: update_patron(db.session, patron, values, g.api_actor, attributes=attributes))
