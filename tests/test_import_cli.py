@@ -76,3 +76,22 @@ def test_refused_files_and_bad_options_say_why(runner, library, tmp_path):
     assert result.exit_code == 1 and "unknown column(s) in the header: nickname" in result.output
     result = runner.invoke(args=["carrel", "patrons", "import", path, "--default", "nonsense"])
     assert result.exit_code == 2 and "is not COLUMN=VALUE" in result.output
+
+
+def test_preserve_field_and_update_expiration_options(runner, library, tmp_path, make):
+    import datetime as dt
+
+    make.patron(cardnumber="88", surname="Keep", email="k@example.org", library="CPL", category="PT",
+                dateexpiry=dt.date(2020, 1, 31))
+    library.commit()
+    path = write(tmp_path, csv_bytes("cardnumber,surname,email", "88,Changed,c@example.org"))
+    result = runner.invoke(args=["carrel", "patrons", "import", path, "--overwrite", "--preserve-field", "surname",
+                                 "--update-expiration"])
+    assert result.exit_code == 0, result.output
+    assert "Existing values kept for: surname" in result.output
+    assert "Expiry of matched patrons renewed from their current expiry date" in result.output
+    fresh(library)
+    p = library.scalars(select(Patron).where(Patron.cardnumber == "88")).one()
+    assert (p.surname, p.email, p.dateexpiry) == ("Keep", "c@example.org", dt.date(2022, 1, 31))
+    result = runner.invoke(args=["carrel", "patrons", "import", path, "--expiration-from-today"])
+    assert result.exit_code == 2 and "goes with --update-expiration" in result.output

@@ -125,3 +125,23 @@ def test_sample_header_download(app, make, session, library):
     sample = pathlib.Path(__file__).resolve().parents[2] / "shared" / "samples" / "koha_patron_import_header.csv"
     if sample.exists():  # every column of Koha's own sample header is known
         assert set(sample.read_text().strip().split(",")) <= set(header.split(","))
+
+
+def test_preserve_and_renewal_options_from_the_form(app, make, session, library):
+    import datetime as dt
+
+    from app import clock
+
+    client = staff_client(app, make, session, "import")
+    form = client.get("/staff/tools/import-patrons").get_data(as_text=True)
+    assert "Preserve existing values of overwritten patrons" in form and "Renew from today" in form
+    make.patron(cardnumber="300", surname="Kept", library="CPL", category="PT", dateexpiry=dt.date(2020, 1, 1))
+    session.commit()
+    data = csv_bytes("cardnumber,surname,sort1", "300,Changed,FALL")
+    _job, page = finished_job(client, upload(client, data, matched="overwrite", preserve_existing="surname",
+                                             update_expiry="now"))
+    assert "0 created, 1 overwritten" in page and "Existing values kept for: surname" in page
+    fresh(session)
+    p = session.scalars(select(Patron).where(Patron.cardnumber == "300")).one()
+    assert (p.surname, p.sort1) == ("Kept", "FALL")
+    assert p.dateexpiry.year * 12 + p.dateexpiry.month == clock.today().year * 12 + clock.today().month + 24

@@ -342,3 +342,35 @@ def test_a_failure_while_writing_leaves_nothing_behind(app, library, monkeypatch
     with pytest.raises(RuntimeError):
         run(app, data)
     assert calls and count(library) == 0
+
+
+def test_preserved_columns_keep_their_value_on_overwrite(app, library, make):
+    make.patron(cardnumber="9401", surname="Kept", email="kept@example.org", phone="555", library="CPL",
+                password="old-secret")
+    library.commit()
+    data = csv_bytes("cardnumber,surname,email,phone,password,branchcode,categorycode,debarred",
+                     "9401,,new@example.org,,new-secret,CPL,PT,2031-01-01", "9402,New,n@example.org,,pw-1234,CPL,PT,")
+    result = run(app, data, overwrite=True, overwrite_passwords=True,
+                 preserve_fields=("surname", "phone", "password", "debarred"))
+    assert result.summary == "1 created, 1 overwritten, 0 ignored, 0 malformed"  # a blank preserved surname is fine
+    p = patron(library, "9401")
+    assert (p.surname, p.email, p.phone) == ("Kept", "new@example.org", "555")
+    assert verify_password(p.password_hash, "old-secret") and not p.is_restricted()
+    assert patron(library, "9402").surname == "New"  # new patrons take every column
+    with pytest.raises(ImportFileRefused, match="cannot preserve column"):
+        run(app, data, overwrite=True, preserve_fields=("flags",))
+
+
+def test_expiry_of_matched_patrons_renewed_from_today_or_from_their_expiry(app, library, make):
+    today = clock.today()
+    make.patron(cardnumber="9501", library="CPL", category="PT", dateexpiry=dt.date(2020, 6, 30))
+    make.patron(cardnumber="9502", library="CPL", category="PT", dateexpiry=dt.date(2020, 6, 30))
+    library.commit()
+    data = csv_bytes("cardnumber,surname,dateexpiry", "9501,A,2021-01-01")
+    run(app, data, overwrite=True, update_expiry="dateexpiry")
+    assert patron(library, "9501").dateexpiry == dt.date(2022, 6, 30)  # PT enrols for 24 months
+    run(app, csv_bytes("cardnumber,surname", "9502,B"), overwrite=True, update_expiry="now")
+    renewed = patron(library, "9502").dateexpiry
+    assert renewed.year * 12 + renewed.month == today.year * 12 + today.month + 24
+    run(app, data, overwrite=True)  # without the option the file's date applies
+    assert patron(library, "9501").dateexpiry == dt.date(2021, 1, 1)

@@ -54,6 +54,11 @@ class _Bar:
 @click.option("--preserve-attributes", is_flag=True,
               help="On overwrite, replace only the attribute types the row names (otherwise all of them).")
 @click.option("--overwrite-passwords", is_flag=True, help="On overwrite, also replace passwords (never for staff).")
+@click.option("--preserve-field", "preserve_fields", multiple=True, metavar="COLUMN",
+              help="On overwrite, keep the existing value of this column (repeatable).")
+@click.option("--update-expiration", is_flag=True,
+              help="On overwrite, renew the expiry date by the category's enrolment period from the current one.")
+@click.option("--expiration-from-today", is_flag=True, help="With --update-expiration: renew from today.")
 @click.option("--default", "defaults", multiple=True, metavar="COLUMN=VALUE",
               help="Value for a column where a row leaves it empty (repeatable).")
 @click.option("--patron-list", metavar="NAME", help="Create a patron list of the patrons created.")
@@ -62,7 +67,8 @@ class _Bar:
 @click.option("--skip-bad-rows", is_flag=True, help="Import the good rows when some are bad (default: all or nothing).")
 def import_command(file: str, match: str, overwrite: bool, preserve_attributes: bool, overwrite_passwords: bool,
                    defaults: tuple[str, ...], patron_list: str | None, welcome_email: bool, dry_run: bool,
-                   skip_bad_rows: bool) -> None:
+                   skip_bad_rows: bool, preserve_fields: tuple[str, ...], update_expiration: bool,
+                   expiration_from_today: bool) -> None:
     """Import patrons from Koha's patron CSV FILE. Ends with `N created, N overwritten, N ignored,
     N malformed` and a `line N: reason` line per bad row; exits 1 when bad rows stopped the file."""
     from pathlib import Path
@@ -75,7 +81,11 @@ def import_command(file: str, match: str, overwrite: bool, preserve_attributes: 
     options = ImportOptions(match=match, overwrite=overwrite, preserve_attributes=preserve_attributes,
                             defaults=_defaults(defaults), patron_list=patron_list, welcome_email=welcome_email,
                             dry_run=dry_run, skip_bad_rows=skip_bad_rows, overwrite_passwords=overwrite_passwords,
+                            preserve_fields=preserve_fields,
+                            update_expiry=("now" if expiration_from_today else "dateexpiry") if update_expiration else None,
                             file_name=Path(file).name)
+    if expiration_from_today and not update_expiration:
+        raise click.UsageError("--expiration-from-today goes with --update-expiration")
     bar = _Bar()
     try:
         with db.unit_of_work(write=not dry_run) as session:

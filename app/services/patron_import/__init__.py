@@ -68,7 +68,7 @@ def _import(session: Session, stream: BinaryIO, options: ImportOptions, actor: P
     except ImportFileRefused:
         records.close()
         raise
-    validator = Validator(session, options, reference)
+    validator = Validator(session, options, reference, reader)
     batch: list[RowPlan] = []
 
     def check_batch() -> None:
@@ -141,6 +141,7 @@ def _write(session: Session, stream, reader: RowReader, reference: Reference, op
         plan = reader.read(record)
         if record.line in matched:
             plan.action, plan.patron_id = OVERWRITE, matched[record.line]
+            reader.preserve(plan)
         batch.append(plan)
         if len(batch) >= BATCH_ROWS:
             write_batch()

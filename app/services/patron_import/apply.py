@@ -17,6 +17,7 @@ from app.models import PatronAttribute, PatronRestriction, StaffPermission
 from app.services.passwords import hash_password
 from app.services.settings import get_preference
 
+from .attributes import literal_list
 from .options import ImportOptions, WelcomeRecipient
 from .validation import CREATE, PATRONS, Reference, RowPlan
 
@@ -114,9 +115,12 @@ class Writer:
             ids = [p.patron_id for p in plans]
             staff = set(self.session.scalars(select(StaffPermission.patron_id).where(StaffPermission.patron_id.in_(ids))))
             hashes = hash_all([p.password if p.patron_id not in staff else None for p in plans])
+        renewed = self._renewed_expiry(plans) if self.options.update_expiry else {}
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for plan, password_hash in zip(plans, hashes):
             values = {k: v for k, v in plan.values.items() if v is not None or PATRONS.c[k].nullable}
+            if plan.patron_id in renewed:
+                values["dateexpiry"] = renewed[plan.patron_id]
             if password_hash:
                 values["password_hash"] = password_hash
             values["updated_at"] = self.now
@@ -127,6 +131,21 @@ class Writer:
             statement = update(PATRONS).where(PATRONS.c.id == bindparam("p_id")).values(
                 {k: bindparam(f"v_{k}") for k in keys})
             self.session.connection().execute(statement, params)
+
+    def _renewed_expiry(self, plans: list[RowPlan]) -> dict[int, dt.date]:
+        """Koha's ``update_dateexpiry``: each matched patron's expiry renewed by their category's
+        enrolment period, from today or from their current expiry date (today if they have none)."""
+        ids = [p.patron_id for p in plans]
+        current = {pid: (category, expiry) for pid, category, expiry in self.session.execute(
+            select(PATRONS.c.id, PATRONS.c.category_code, PATRONS.c.dateexpiry).where(
+                PATRONS.c.id.in_(literal_list(ids))))}
+        renewed = {}
+        for plan in plans:
+            category_code, expiry = current[plan.patron_id]
+            category = self.reference.categories[plan.values.get("category_code") or category_code]
+            start = self.today if self.options.update_expiry == "now" or expiry is None else expiry
+            renewed[plan.patron_id] = add_months(start, category.enrolment_period_months)  # type: ignore[index]
+        return renewed
 
     def _attributes(self, plans: list[RowPlan]) -> None:
         touched = [p for p in plans if p.attributes is not None]

@@ -62,6 +62,9 @@ def field_of(column: str) -> str:
 
 
 APPLIED: tuple[str, ...] = tuple(c for c in KOHA_HEADER if c not in PROTECTED | NOT_STORED | SPECIAL)
+# Columns an overwrite may be told to keep (Koha's "preserve existing values").
+PRESERVABLE: tuple[str, ...] = tuple(c for c in KOHA_HEADER if c not in PROTECTED | NOT_STORED | {"patron_attributes"})
+UPDATE_EXPIRY_CHOICES = ("now", "dateexpiry")
 # Columns a default may be given for (the page shows an input for each).
 DEFAULTABLE: tuple[str, ...] = tuple(c for c in KOHA_HEADER if c not in PROTECTED | NOT_STORED | {"password"})
 

@@ -17,7 +17,11 @@ class ImportOptions:
     only the attribute types the row names (otherwise the row's list replaces them all).
     ``defaults``: column -> value for cells left empty (and columns the file lacks).
     ``patron_list``: name of a list of the patrons created (None: no list). ``skip_bad_rows``:
-    import the good rows when some are bad (otherwise a bad row stops the whole file)."""
+    import the good rows when some are bad (otherwise a bad row stops the whole file).
+    ``preserve_fields``: columns whose existing value an overwrite keeps (Koha's "preserve
+    existing values", ``--preserve-field``). ``update_expiry``: on overwrite, renew the expiry
+    date by the category's enrolment period from ``"now"`` (today) or from the patron's current
+    ``"dateexpiry"`` (Koha's ``update_dateexpiry``); None leaves it to the file."""
 
     match: str = "cardnumber"
     overwrite: bool = False
@@ -28,6 +32,8 @@ class ImportOptions:
     dry_run: bool = False
     skip_bad_rows: bool = False
     overwrite_passwords: bool = False
+    preserve_fields: tuple[str, ...] = ()
+    update_expiry: str | None = None
     file_name: str = "patrons.csv"
 
     def to_json(self) -> dict[str, Any]:
@@ -36,6 +42,8 @@ class ImportOptions:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "ImportOptions":
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "preserve_fields" in known:
+            known["preserve_fields"] = tuple(known["preserve_fields"] or ())
         return cls(**known)
 
 

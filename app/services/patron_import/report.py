@@ -16,6 +16,11 @@ def describe_options(result: ImportResult) -> list[str]:
                                        else "the file's list replaces all of them"))
         if o.overwrite_passwords:
             lines.append("Passwords of matched patrons: replaced (never for staff)")
+        if o.preserve_fields:
+            lines.append("Existing values kept for: " + ", ".join(o.preserve_fields))
+        if o.update_expiry:
+            lines.append("Expiry of matched patrons renewed from " + ("today" if o.update_expiry == "now"
+                                                                       else "their current expiry date"))
     if o.defaults:
         lines.append("Defaults: " + ", ".join(f"{k}={v}" for k, v in sorted(o.defaults.items())))
     if o.patron_list:

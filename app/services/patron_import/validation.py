@@ -78,6 +78,12 @@ class RowReader:
             raise ImportFileRefused(f"cannot match on {options.match!r}: not cardnumber, userid or an attribute type")
         if options.match not in ("cardnumber", "userid") and not reference.rules.types[options.match].unique_id:
             raise ImportFileRefused(f"cannot match on attribute {options.match}: it is not a unique identifier")
+        unknown = [c for c in options.preserve_fields if c not in C.PRESERVABLE]
+        if unknown:
+            raise ImportFileRefused(f"cannot preserve column(s) {', '.join(unknown)}: not a patron column")
+        if options.update_expiry not in (None, *C.UPDATE_EXPIRY_CHOICES):
+            raise ImportFileRefused(f"update_expiry must be one of {', '.join(C.UPDATE_EXPIRY_CHOICES)}")
+        self.preserved = _preserved_targets(options.preserve_fields)
         for column, value in options.defaults.items():
             if column not in C.DEFAULTABLE:
                 raise ImportFileRefused(f"no default can be given for column {column!r}")
@@ -199,6 +205,34 @@ class RowReader:
         return plan
 
 
+    def preserve(self, plan: RowPlan) -> None:
+        """An overwrite keeps the preserved columns: drop what the row says about them."""
+        if not self.preserved:
+            return
+        for target in self.preserved:
+            if target == "password":
+                plan.password = None
+            elif target == "restriction":
+                plan.restriction = None
+            else:
+                plan.values.pop(target, None)
+                plan.blank.discard(target)
+
+
+def _preserved_targets(columns: tuple[str, ...]) -> set[str]:
+    targets = set()
+    for column in columns:
+        if column == "password":
+            targets.add("password")
+        elif column in ("debarred", "debarredcomment"):
+            targets.add("restriction")
+        elif column in ("relationship", "guarantor_relationship"):
+            targets.add("relationship_type")
+        else:
+            targets.add(C.field_of(column))
+    return targets
+
+
 MEMORY = 4096  # distinct cell texts remembered per column
 
 
@@ -225,8 +259,10 @@ def _remembered(convert: Callable[[str], Any]) -> Callable[[str], Any]:
 class Validator:
     """Batch checks against the file so far and the database; decides each row's action."""
 
-    def __init__(self, session: Session, options: ImportOptions, reference: Reference):
+    def __init__(self, session: Session, options: ImportOptions, reference: Reference,
+                 reader: RowReader | None = None):
         self.session, self.options, self.reference = session, options, reference
+        self.reader = reader
         self.seen: dict[tuple[str, str], int] = {}  # (what, value) -> first line using it
 
     def check(self, plans: list[RowPlan]) -> None:
@@ -257,6 +293,8 @@ class Validator:
                 plan.action = OVERWRITE if self.options.overwrite else IGNORE
             if plan.action == IGNORE:
                 continue
+            if plan.action == OVERWRITE and self.reader is not None:
+                self.reader.preserve(plan)
             self._check_required(plan)
             self._check_unique(plan, "cardnumber", plan.values.get("cardnumber"), by_card.get(plan.values.get("cardnumber")))
             self._check_unique(plan, "userid", plan.values.get("userid"), by_userid.get(plan.values.get("userid")))

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AttributeType, Library, PatronCategory, PatronImportJob
 from app.services.patron_import import ImportOptions, sample_header
-from app.services.patron_import.columns import DEFAULTABLE
+from app.services.patron_import.columns import DEFAULTABLE, PRESERVABLE, UPDATE_EXPIRY_CHOICES
 from app.services.patron_import.jobs import is_stale, live_progress, queue_import, start_in_background
 
 from ...access import staff_required
@@ -38,6 +38,7 @@ def _form_context(**extra):
         unique_types=session.scalars(select(AttributeType).where(AttributeType.unique_id.is_(True))
                                      .order_by(AttributeType.code)).all(),
         default_columns=[c for c in DEFAULTABLE if c not in ("branchcode", "categorycode")],
+        preservable=PRESERVABLE, preserved=set(request.form.getlist("preserve_existing")),
         form=request.form, errors=[], **extra)
 
 
@@ -59,6 +60,8 @@ def _options_from_form(file_name: str) -> ImportOptions:
         preserve_attributes=form.get("attributes", "preserve") == "preserve", defaults=defaults,
         patron_list=patron_list, welcome_email=bool(form.get("welcome_email")), dry_run=bool(form.get("dry_run")),
         skip_bad_rows=bool(form.get("skip_bad_rows")), overwrite_passwords=bool(form.get("overwrite_passwords")),
+        preserve_fields=tuple(c for c in form.getlist("preserve_existing") if c in PRESERVABLE),
+        update_expiry=form.get("update_expiry") if form.get("update_expiry") in UPDATE_EXPIRY_CHOICES else None,
         file_name=file_name)
 
 
