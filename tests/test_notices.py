@@ -351,3 +351,22 @@ def test_fields_are_read_only_and_never_model_objects(make):
     with pytest.raises(SecurityError):
         from app.services.notices.sandbox import TEXT_ENV
         TEXT_ENV.from_string("{{ p.__class__ }}").render(p=fields)
+
+
+def test_a_saved_template_reaches_other_processes_and_a_rolled_back_one_never_does(app, make, session):
+    from app.extensions import db
+    make.library("PIK")
+    session.commit()
+    with app.app_context():
+        with db.unit_of_work(write=True) as other:
+            assert template_for(other, "WELCOME", "PIK").is_default  # cached with this process's policy
+        with db.unit_of_work(write=True) as editing:
+            save_template(editing, "WELCOME", "PIK", subject="Draft", body_text="x", body_html=None, actor=None)
+            assert template_for(editing, "WELCOME", "PIK").subject == "Draft"
+            editing.rollback()
+        with db.unit_of_work(write=True) as other:
+            assert template_for(other, "WELCOME", "PIK").is_default
+        with db.unit_of_work(write=True) as editing:
+            save_template(editing, "WELCOME", "PIK", subject="Hello", body_text="x", body_html=None, actor=None)
+        with db.unit_of_work(write=True) as other:
+            assert template_for(other, "WELCOME", "PIK").subject == "Hello"

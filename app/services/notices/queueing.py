@@ -87,7 +87,7 @@ def hold_ready(session: Session, hold: Hold) -> Notice | None:
 def hold_cancelled(session: Session, hold: Hold, reason: str | None, actor: Patron | None = None) -> Notice | None:
     """HOLD_CANCELLATION: the hold was cancelled or expired (the reason is in the notice). A
     patron who cancelled their own hold is not told what they just did."""
-    if hold.patron is None or (actor is not None and actor.id == hold.patron_id):
+    if hold.patron_id is None or (actor is not None and actor.id == hold.patron_id):
         return None
     return queue_notice(session, "HOLD_CANCELLATION", hold.patron, hold.pickup_library, hold_context(hold, reason),
                         dedupe_key=f"hold:{hold.id}:{hold.status.value}:{_stamp(hold.finished_at or clock.now())}",

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.models import Library, NoticeTemplate, Patron
 from app.models.notices import ALL_LIBRARIES
+from app.services import policy_cache
+from app.services.policy_cache import policy_snapshot
 
 from .events import Event, event
 from .sandbox import LIST_OBJECTS, Fields, TemplateProblem, render_part
@@ -49,17 +51,29 @@ def default_template(code: str) -> TemplateText:
                         html_path.read_text() if html_path.exists() else None, True)
 
 
+_MEMO_KEY = ("notice_templates",)
+
+
+def _saved_by_key(session: Session) -> dict[tuple[str, str], TemplateText]:
+    """Every saved template, kept with the process's policy snapshot: saving or removing one
+    bumps the policy generation, so each process reads them again once, and an event queues
+    its notice without a template query."""
+    snapshot = policy_snapshot(session)
+    saved = snapshot.memo.get(_MEMO_KEY)
+    if saved is None:
+        saved = snapshot.memo[_MEMO_KEY] = {
+            (row.event, row.library_code): TemplateText(row.event, row.library_code, row.subject, row.body_text,
+                                                        row.body_html, False)
+            for row in session.execute(select(NoticeTemplate.event, NoticeTemplate.library_code, NoticeTemplate.subject,
+                                              NoticeTemplate.body_text, NoticeTemplate.body_html))}
+    return saved
+
+
 def template_for(session: Session, code: str, library_code: str | None) -> TemplateText:
     """The template an event uses at a library: the library's own, else the one for every
     library, else the shipped default."""
-    wanted = {ALL_LIBRARIES} | ({library_code} if library_code else set())
-    rows = session.execute(select(NoticeTemplate.library_code, NoticeTemplate.subject, NoticeTemplate.body_text,
-                                  NoticeTemplate.body_html)
-                           .where(NoticeTemplate.event == code, NoticeTemplate.library_code.in_(wanted))).all()
-    if not rows:
-        return default_template(code)
-    row = next((r for r in rows if r.library_code != ALL_LIBRARIES), rows[0])
-    return TemplateText(code, row.library_code, row.subject, row.body_text, row.body_html, False)
+    saved = _saved_by_key(session)
+    return saved.get((code, library_code or ALL_LIBRARIES)) or saved.get((code, ALL_LIBRARIES)) or default_template(code)
 
 
 def saved_templates(session: Session) -> dict[tuple[str, str], NoticeTemplate]:
@@ -135,6 +149,7 @@ def save_template(session: Session, code: str, library_code: str, *, subject: st
     row.subject, row.body_text, row.body_html = subject.strip(), body_text, body_html
     row.updated_by_id = actor.id if actor else None
     session.flush()
+    _templates_changed(session)
     return row
 
 
@@ -144,4 +159,13 @@ def reset_template(session: Session, code: str, library_code: str) -> bool:
     event(code)
     result = session.execute(delete(NoticeTemplate).where(NoticeTemplate.event == code,
                                                           NoticeTemplate.library_code == library_code))
+    if result.rowcount:
+        _templates_changed(session)
     return bool(result.rowcount)
+
+
+def _templates_changed(session: Session) -> None:
+    """Every process reads the templates again after this transaction commits; this one reads
+    its own uncommitted rows from now on and never publishes them (the path a preference edit
+    takes: a new generation token, the transaction marked as editing the policy)."""
+    policy_cache._edited(session)
