@@ -37,8 +37,8 @@ def test_place_list_and_reorder_holds(client, headers, shelf, session):
         assert response.headers["Location"] == f"/api/v1/holds/{body['hold_id']}"
         ids.append(body["hold_id"])
     listed = client.get(f"/api/v1/holds?biblio_id={title.id}", headers=headers).get_json()
-    assert [(h["hold_id"], h["priority"], h["status"]) for h in listed] == [
-        (ids[0], 1, "queued"), (ids[1], 2, "queued"), (ids[2], 3, "queued")]
+    assert [(h["hold_id"], h["priority"], h["status"], h["carrel_status"]) for h in listed] == [
+        (ids[0], 1, None, "queued"), (ids[1], 2, None, "queued"), (ids[2], 3, None, "queued")]
     assert client.put(f"/api/v1/holds/{ids[2]}/priority", json=1, headers=headers).get_json() == 1
     response = client.patch(f"/api/v1/holds/{ids[0]}", json={"priority": 3, "pickup_library_id": "FPL"},
                             headers=headers)
@@ -66,6 +66,10 @@ def test_suspend_resume_and_cancel(client, headers, shelf, session):
     assert cancelled.status is HoldStatus.CANCELLED and cancelled.cancellation_reason == "Patron asked"
     assert client.delete(f"/api/v1/holds/{hold_id}", headers=headers).status_code == 409
     assert client.delete("/api/v1/holds/999999", headers=headers).status_code == 404
+    # as in Koha, the list holds current holds; old=1 the finished ones
+    assert client.get(f"/api/v1/holds?hold_id={hold_id}", headers=headers).get_json() == []
+    (old,) = client.get(f"/api/v1/holds?hold_id={hold_id}&old=1", headers=headers).get_json()
+    assert (old["status"], old["carrel_status"], old["cancellation_reason"]) == (None, "cancelled", "Patron asked")
 
 
 def test_bad_requests(client, headers, shelf):
@@ -100,3 +104,21 @@ def test_override_header_places_a_hold_the_rules_refuse_and_records_it(client, h
     session.rollback()
     hold = session.scalars(select(Hold)).one()
     assert hold.history[0].reason.startswith("placed, rules overridden (") and hold.channel == "api"
+
+
+def test_status_in_koha_codes_and_filters(client, headers, shelf, session):
+    from app import clock
+
+    title, items, readers = shelf
+    first = place(client, headers, readers[0], title).get_json()["hold_id"]
+    second = place(client, headers, readers[1], title).get_json()["hold_id"]
+    session.rollback()
+    waiting = session.get(Hold, first)
+    waiting.status, waiting.item_id, waiting.waiting_since = HoldStatus.PULLED, items[0].id, clock.now()
+    session.commit()
+    listed = {h["hold_id"]: (h["status"], h["carrel_status"])
+              for h in client.get("/api/v1/holds", headers=headers).get_json()}
+    assert listed == {first: ("W", "pulled"), second: (None, "queued")}
+    assert [h["hold_id"] for h in client.get("/api/v1/holds?status=W", headers=headers).get_json()] == [first]
+    assert [h["hold_id"] for h in client.get("/api/v1/holds?carrel_status=queued",
+                                             headers=headers).get_json()] == [second]

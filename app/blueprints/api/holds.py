@@ -25,12 +25,21 @@ CHANNEL = "api"
 PATRON_BLOCKS = {"patronExpired", "patronRestricted", "cardLost", "badAddress", "debt"}
 
 
+# Koha's ``status`` is the old ``found`` column: null while the hold waits in the queue, W waiting
+# for pickup, T in transit (F filled, for historical holds). Carrel's finer status is also given,
+# as ``carrel_status``, and either may be used to filter.
+KOHA_STATUS = {HoldStatus.PULLED: "W", HoldStatus.LONG_WAITING: "W", HoldStatus.IN_TRANSIT: "T",
+               HoldStatus.FILLED: "F"}
+FINISHED = (HoldStatus.FILLED, HoldStatus.CANCELLED, HoldStatus.EXPIRED)
+
+
 def hold_to_api(hold: Hold, position: int | None) -> dict[str, Any]:
     return {
         "hold_id": hold.id, "patron_id": hold.patron_id, "biblio_id": hold.title_id, "item_id": hold.item_id,
         "pickup_library_id": hold.pickup_library_code, "hold_date": hold.placed_at.date().isoformat(),
         "expiration_date": hold.not_needed_after.isoformat() if hold.not_needed_after else None,
-        "priority": position, "status": hold.status.value, "suspended": hold.status is HoldStatus.SUSPENDED,
+        "priority": position, "status": KOHA_STATUS.get(hold.status), "carrel_status": hold.status.value,
+        "suspended": hold.status is HoldStatus.SUSPENDED,
         "suspended_until": hold.suspended_until.isoformat() if hold.suspended_until else None,
         "lowest_priority": hold.lowest_priority, "item_level": hold.item_id is not None, "notes": hold.notes,
         "waiting_date": hold.waiting_since.date().isoformat() if hold.waiting_since else None,
@@ -90,18 +99,32 @@ ORDERS = {"hold_id": Hold.id, "hold_date": Hold.placed_at, "patron_id": Hold.pat
 
 
 def _status(raw: str):
+    """Koha's codes (W, T, F) or Carrel's status names."""
+    koha = [status for status, code in KOHA_STATUS.items() if code == raw]
+    if koha:
+        return Hold.status.in_(koha)
     try:
         return Hold.status == HoldStatus(raw)
     except ValueError:
-        raise ApiError(400, f"status must be one of {', '.join(s.value for s in HoldStatus)}", field="status",
-                       path="/query/status") from None
+        raise ApiError(400, f"status must be W, T, F or one of {', '.join(s.value for s in HoldStatus)}",
+                       field="status", path="/query/status") from None
+
+
+def _old(raw: str):
+    """Koha lists current holds; ``old=1`` lists finished ones (filled, cancelled, expired)."""
+    if raw.lower() not in ("0", "1", "true", "false"):
+        raise ApiError(400, "old must be 0 or 1", field="old", path="/query/old")
+    return Hold.status.in_(FINISHED) if raw.lower() in ("1", "true") else Hold.status.not_in(FINISHED)
 
 
 @bp.get("/holds")
 @api_auth(Permission.HOLDS)
 def list_holds():
     base = select(Hold)
-    stmt = apply_order(apply_filters(base, FILTERS, {"status": _status}), ORDERS, Hold.id.asc())
+    if "old" not in request.args:
+        base = base.where(Hold.status.not_in(FINISHED))
+    stmt = apply_filters(base, FILTERS, {"status": _status, "carrel_status": _status, "old": _old})
+    stmt = apply_order(stmt, ORDERS, Hold.id.asc())
     return paginated(db.session, base, stmt, _render)
 
 
