@@ -126,7 +126,10 @@ def _update(patron_id: int, *, require: bool):
 @api_auth(Permission.PATRONS)
 def remove_patron(patron_id: int):
     patron = load_patron(patron_id)
-    _call(lambda: delete_patron(db.session, patron, g.api_actor))
+    try:
+        delete_patron(db.session, patron, g.api_actor)
+    except PatronConflict as error:  # Koha's safe_to_delete answer names the reason as error_code
+        raise ApiError(409, str(error), conflict=error.conflict, error_code=error.conflict) from None
     db.session.commit()
     return "", 204
 
