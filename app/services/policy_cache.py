@@ -18,9 +18,10 @@ the policy in another process (another web worker, the SIP2 worker, another mach
 - A transaction that edits the policy reads its own uncommitted rows from the database from then
   on and never publishes them to the process (it may still roll back).
 
-Writes that bypass SQLAlchemy (raw SQL in psql) are not seen until the next edit through Carrel:
-call ``bump_generation`` after such a write. The services parse and memoise on the snapshot
-(``memo``); nothing here knows what a preference or a rule means."""
+Writes that bypass a Session (raw SQL in psql, Core statements on a bare connection) are not seen
+until the next edit through a Session: call ``bump_generation`` after such a write. The services
+parse and memoise on the snapshot (``memo``); nothing here knows what a preference or a rule
+means."""
 from __future__ import annotations
 
 import threading
