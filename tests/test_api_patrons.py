@@ -229,3 +229,30 @@ def test_request_id_is_echoed_and_links_keep_every_filter(client, headers, make,
     assert "surname=Same&surname=Sa&" in links['"next"'] and "_page=3" in links['"next"']
     missing = client.get("/api/v1/patrons/999999", headers={**headers, "x-koha-request-id": "7"})
     assert missing.status_code == 404 and missing.headers["x-koha-request-id"] == "7"
+
+
+def test_per_page_minus_one_returns_everything_or_says_why_not(client, headers, make, session, monkeypatch):
+    from app.blueprints.api import listing
+
+    for n in range(25):
+        make.patron(surname="Many", cardnumber=f"M-{n:02d}", library="CPL")
+    session.commit()
+    response = client.get("/api/v1/patrons?surname=Many&_per_page=-1", headers=headers)
+    assert len(response.get_json()) == 25 and response.headers["X-Total-Count"] == "25"
+    assert 'rel="next"' not in response.headers["Link"]
+    monkeypatch.setattr(listing, "MAX_ALL", 10)
+    response = client.get("/api/v1/patrons?surname=Many&_per_page=-1", headers=headers)
+    assert response.status_code == 400 and "would return 25 records" in response.get_json()["error"]
+
+
+def test_default_page_size_is_koha_s_preference(client, headers, make, session):
+    from app.services.settings import set_preference
+
+    for n in range(25):
+        make.patron(surname="Paged", cardnumber=f"PG-{n:02d}", library="CPL")
+    session.commit()
+    assert len(client.get("/api/v1/patrons?surname=Paged", headers=headers).get_json()) == 20
+    set_preference(session, "RESTdefaultPageSize", 5, None)
+    session.commit()
+    response = client.get("/api/v1/patrons?surname=Paged", headers=headers)
+    assert len(response.get_json()) == 5 and "_per_page=5" in response.headers["Link"]

@@ -145,6 +145,7 @@ PREFERENCES: tuple[Preference, ...] = (
     Preference("AllowOfflineCirculation", "bool", False, "circulation", "Enable the offline circulation page and .koc uploads."),
     Preference("RESTOAuth2ClientCredentials", "bool", True, "api", "Allow OAuth2 client-credentials tokens for the REST API."),
     Preference("RESTBasicAuth", "bool", False, "api", "Allow HTTP Basic authentication with a staff login on the REST API."),
+    Preference("RESTdefaultPageSize", "int", 20, "api", "Records per page of a REST API list when _per_page is not given."),
     Preference("LibraryName", "text", "Carrel Library", "general", "The name shown at the top of the OPAC."),
     Preference("OpacPublic", "bool", True, "general", "The catalogue can be searched without logging in."),
 )

@@ -12,11 +12,14 @@ from flask import jsonify, request
 from sqlalchemy import Select, and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
+from app.services.settings import get_preference
+
 from .auth import ApiError
 
 RESERVED = {"_match", "_order_by", "_page", "_per_page", "q"}
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 1000
+MAX_ALL = 10_000  # the most _per_page=-1 returns at once
 MATCHES = ("contains", "exact", "starts_with", "ends_with")
 
 
@@ -193,15 +196,21 @@ def apply_order(stmt: Select, columns: dict[str, Any], default) -> Select:
 
 def paginated(session: Session, base: Select, stmt: Select, render: Callable[[Any], dict]):
     """Run ``stmt`` (filtered and ordered ``base``) one page at a time, with Koha's headers."""
-    page, per_page = _int_arg("_page", 1), _int_arg("_per_page", DEFAULT_PER_PAGE)
+    default = min(max(get_preference(session, "RESTdefaultPageSize") or DEFAULT_PER_PAGE, 1), MAX_PER_PAGE)
+    page, per_page = _int_arg("_page", 1), _int_arg("_per_page", default)
     if page < 1:
         raise ApiError(400, "_page must be 1 or more", field="_page", path="/query/_page")
-    if per_page == -1:
-        per_page = MAX_PER_PAGE
-    if not 1 <= per_page <= MAX_PER_PAGE:
+    everything = per_page == -1
+    if not everything and not 1 <= per_page <= MAX_PER_PAGE:
         raise ApiError(400, f"_per_page must be between 1 and {MAX_PER_PAGE} (or -1)", field="_per_page",
                        path="/query/_per_page")
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    if everything:  # Koha's "all of them": given whole, or refused, never cut short without a word
+        if total > MAX_ALL:
+            raise ApiError(400, f"_per_page=-1 would return {total} records (at most {MAX_ALL}); page through them "
+                                f"with _page and _per_page (up to {MAX_PER_PAGE})", field="_per_page",
+                           path="/query/_per_page")
+        page, per_page = 1, max(total, 1)
     base_total = session.scalar(select(func.count()).select_from(base.subquery()))
     rows = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
     response = jsonify([render(row) for row in rows])
