@@ -117,6 +117,14 @@ def send_notices(app: Flask) -> int | None:
     return result.total
 
 
+def run_queued_imports(app: Flask) -> int | None:
+    """Patron imports: record an import whose process died as failed (nothing was written), and
+    run uploads no process started. A job is claimed atomically, so none runs twice."""
+    from app.services.patron_import.jobs import run_queued_imports as run_imports
+
+    return run_imports(app)
+
+
 class _JobBusy(Exception):
     """Another process holds the job's lock."""
 
@@ -192,6 +200,7 @@ JOBS: dict[str, Job] = {job.id: job for job in (
     Job("handle-long-waiting-holds", handle_long_waiting_holds, dt.timedelta(days=1)),
     Job("queue-scheduled-notices", queue_scheduled_notices, dt.timedelta(hours=1)),
     Job("send-notices", send_notices, dt.timedelta(minutes=1)),
+    Job("run-queued-imports", run_queued_imports, dt.timedelta(minutes=1)),
 )}
 
 

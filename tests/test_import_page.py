@@ -145,3 +145,24 @@ def test_preserve_and_renewal_options_from_the_form(app, make, session, library)
     p = session.scalars(select(Patron).where(Patron.cardnumber == "300")).one()
     assert (p.surname, p.sort1) == ("Kept", "FALL")
     assert p.dateexpiry.year * 12 + p.dateexpiry.month == clock.today().year * 12 + clock.today().month + 24
+
+
+def test_the_scheduler_runs_forgotten_uploads_and_reports_imports_whose_process_died(app, make, session, library):
+    import datetime as dt
+
+    from app import clock
+    from app.extensions import db
+    from app.services.patron_import import ImportOptions
+    from app.services.patron_import.jobs import queue_import
+
+    with app.app_context(), db.unit_of_work() as s:
+        forgotten = queue_import(s, csv_bytes("cardnumber,surname,branchcode,categorycode", "1,A,CPL,PT"),
+                                 ImportOptions(), None).id
+        dead = queue_import(s, csv_bytes("surname", "B"), ImportOptions(), None)
+        dead.status, dead.started_at = ImportJobStatus.RUNNING, clock.now() - dt.timedelta(hours=1)
+        dead.heartbeat_at, dead_id = clock.now() - dt.timedelta(hours=1), dead.id
+    assert run_job(app, "run-queued-imports") == 1
+    fresh(session)
+    assert session.get(PatronImportJob, forgotten).summary == "1 created, 0 overwritten, 0 ignored, 0 malformed"
+    died = session.get(PatronImportJob, dead_id)
+    assert died.status is ImportJobStatus.FAILED and "nothing was written" in died.error

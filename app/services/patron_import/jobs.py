@@ -160,17 +160,27 @@ def _run(app: Flask, job_id: int) -> None:
             report=render_report(result, mail_note(result)))
 
 
+def _record_dead(job_id: int, beat: dt.datetime | None) -> None:
+    """Failed, unless the job moved on since it was judged dead (a long SQLite import writes no
+    heartbeat; if it finished meanwhile, its own outcome stands)."""
+    with db.unit_of_work() as session:
+        session.execute(update(PatronImportJob).where(
+            PatronImportJob.id == job_id, PatronImportJob.status == ImportJobStatus.RUNNING,
+            PatronImportJob.heartbeat_at == beat if beat is not None else PatronImportJob.heartbeat_at.is_(None),
+        ).values(status=ImportJobStatus.FAILED, applied=False, finished_at=clock.now(), file_data=None,
+                 error="The process running this import stopped; nothing was written. Upload the file again."))
+
+
 def run_queued_imports(app: Flask) -> int:
     """For a scheduler: record stale running jobs as failed, then run queued ones; how many ran."""
     with app.app_context():
         with db.unit_of_work(write=False) as session:
             running = session.scalars(select(PatronImportJob).where(PatronImportJob.status == ImportJobStatus.RUNNING))
-            stale = [job.id for job in running if is_stale(job)]
+            stale = [(job.id, job.heartbeat_at) for job in running if is_stale(job)]
             queued = list(session.scalars(select(PatronImportJob.id).where(
                 PatronImportJob.status == ImportJobStatus.QUEUED).order_by(PatronImportJob.id)))
-        for job_id in stale:
-            _finish(job_id, status=ImportJobStatus.FAILED, applied=False,
-                    error="The process running this import stopped; nothing was written. Upload the file again.")
+        for job_id, beat in stale:
+            _record_dead(job_id, beat)
     ran = 0
     for job_id in queued:
         with _lock:
