@@ -207,6 +207,9 @@ def test_match_on_userid_and_on_a_unique_attribute(app, library, make):
                  preserve_attributes=True)
     assert result.summary == "0 created, 1 overwritten, 0 ignored, 0 malformed"
     assert patron(library, "4999").firstname == "Ana"
+    result = run(app, csv_bytes("patron_attributes,firstname", "INSTID:S-1,Anna"), match="patron_attribute_INSTID",
+                 overwrite=True, preserve_attributes=True)  # Koha's form value for the same choice
+    assert result.overwritten == 1 and patron(library, "4999").firstname == "Anna"
     with pytest.raises(ImportFileRefused, match="not a unique identifier"):
         run(app, csv_bytes("surname", "A"), match="LANG")
     with pytest.raises(ImportFileRefused, match="cannot match on 'nothing'"):

@@ -36,6 +36,10 @@ class ImportOptions:
     update_expiry: str | None = None
     file_name: str = "patrons.csv"
 
+    def __post_init__(self) -> None:
+        # Koha's page names an attribute matchpoint patron_attribute_<CODE>
+        object.__setattr__(self, "match", self.match.removeprefix("patron_attribute_"))
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
