@@ -6,15 +6,14 @@ from __future__ import annotations
 import logging
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import Hold, Library, Loan, Notice, NoticeChannel, NoticeLoan, NoticeStatus, Patron
+from app.models import Hold, Library, Loan, MessagingPreference, Notice, NoticeChannel, NoticeLoan, NoticeStatus, Patron
 
-from .events import event
+from .events import MESSAGE_KINDS_BY_NAME, event
 from .fields import hold_context, library_fields, loans_context, patron_fields
-from .preferences import wants_email
 from .sandbox import TemplateProblem
 from .templates import Rendered, default_template, render, template_for
 
@@ -47,17 +46,44 @@ def already_told(session: Session, dedupe_key: str) -> bool:
     return session.scalar(select(Notice.id).where(Notice.dedupe_key == dedupe_key)) is not None
 
 
-def queue_notice(session: Session, code: str, patron: Patron, library: Library | None, context: dict[str, Any], *,
+def _patron_choice_and_told(session: Session, patron_id: int, message_name: str | None,
+                            dedupe_key: str | None) -> tuple[Patron, bool, bool]:
+    """The patron, whether they want this kind of message by email (their own choice, else their
+    category's, else the default) and whether this event was already told: one statement of
+    unique-index lookups, since it runs inside the transaction that waits on it."""
+    mp = MessagingPreference
+    columns: list[Any] = [Patron]
+    if message_name:
+        columns += [select(mp.email).where(mp.patron_id == Patron.id, mp.message_name == message_name)
+                    .scalar_subquery(),
+                    select(mp.email).where(mp.category_code == Patron.category_code, mp.message_name == message_name)
+                    .scalar_subquery()]
+    if dedupe_key is not None:
+        columns.append(exists().where(Notice.dedupe_key == dedupe_key))
+    row = session.execute(select(*columns).where(Patron.id == patron_id)).one()
+    told = bool(row[-1]) if dedupe_key is not None else False
+    if not message_name:
+        return row[0], True, told
+    own, category = row[1], row[2]
+    wanted = own if own is not None else category if category is not None else MESSAGE_KINDS_BY_NAME[message_name].default_email
+    return row[0], bool(wanted), told
+
+
+def queue_notice(session: Session, code: str, patron: Patron | int, library: Library | None, context: dict[str, Any], *,
                  dedupe_key: str | None = None, hold: Hold | None = None, force_email: bool = False) -> Notice | None:
-    """Queue one notice for the patron, or None when they do not want it by email, have no
-    address and the event has no printed slip, or were already told (same dedupe key)."""
+    """Queue one notice for the patron (or the patron with this id), or None when they do not
+    want it by email, have no address and the event has no printed slip, or were already told
+    (same dedupe key)."""
     ev = event(code)
-    if ev.message_kind and not force_email and not wants_email(session, patron, ev.message_kind):
-        return None
+    kind = ev.message_kind if not force_email else None
+    patron_id = patron if isinstance(patron, int) else patron.id
+    if kind or dedupe_key is not None or isinstance(patron, int):
+        patron, wanted, told = _patron_choice_and_told(session, patron_id, kind, dedupe_key)
+        if told or (kind and not wanted):
+            return None
+    assert isinstance(patron, Patron)
     address = email_of(patron)
     if address is None and not ev.print_fallback:
-        return None
-    if dedupe_key is not None and already_told(session, dedupe_key):
         return None
     rendered = render_notice(session, code, patron, library, context)
     now = clock.now()
@@ -78,9 +104,9 @@ def _stamp(moment) -> str:
 
 def hold_ready(session: Session, hold: Hold) -> Notice | None:
     """HOLD: the hold is pulled and waiting at its pickup library."""
-    if hold.patron is None:
+    if hold.patron_id is None:
         return None
-    return queue_notice(session, "HOLD", hold.patron, hold.pickup_library, hold_context(hold),
+    return queue_notice(session, "HOLD", hold.patron_id, hold.pickup_library, hold_context(hold),
                         dedupe_key=f"hold:{hold.id}:ready:{_stamp(hold.waiting_since)}", hold=hold)
 
 
@@ -89,16 +115,16 @@ def hold_cancelled(session: Session, hold: Hold, reason: str | None, actor: Patr
     patron who cancelled their own hold is not told what they just did."""
     if hold.patron_id is None or (actor is not None and actor.id == hold.patron_id):
         return None
-    return queue_notice(session, "HOLD_CANCELLATION", hold.patron, hold.pickup_library, hold_context(hold, reason),
+    return queue_notice(session, "HOLD_CANCELLATION", hold.patron_id, hold.pickup_library, hold_context(hold, reason),
                         dedupe_key=f"hold:{hold.id}:{hold.status.value}:{_stamp(hold.finished_at or clock.now())}",
                         hold=hold)
 
 
 def hold_reminder(session: Session, hold: Hold) -> Notice | None:
     """HOLD_REMINDER: once per wait on the shelf."""
-    if hold.patron is None:
+    if hold.patron_id is None:
         return None
-    return queue_notice(session, "HOLD_REMINDER", hold.patron, hold.pickup_library, hold_context(hold),
+    return queue_notice(session, "HOLD_REMINDER", hold.patron_id, hold.pickup_library, hold_context(hold),
                         dedupe_key=f"hold:{hold.id}:reminder:{_stamp(hold.waiting_since)}", hold=hold)
 
 
