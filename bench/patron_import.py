@@ -2,7 +2,9 @@
 card numbers already in the database, overwrite on) imported in <= 60 s on SQLite and <= 90 s on
 PostgreSQL with a peak RSS <= 300 MB; the dry run of that file with one row in a hundred broken
 (every bad row listed) in <= 60 s; the upload (storing the file in a job, what the page does before
-it answers); and rows with passwords (argon2 at the chosen settings) as rows per second.
+it answers); rows with passwords (argon2 at the chosen settings) as rows per second; and the seed's
+card-number sync through the REST API (GET by userid with _match=exact, then PUT) on the imported
+patrons, p50 and p95 per call.
 
 Each measurement runs in a child process (``python -m bench.patron_import --child ...``) so its
 peak RSS is the import's alone. Registered as ``patron_import``
@@ -120,6 +122,9 @@ def child(url: str, file: str, options: dict) -> None:
     from app.services.patron_import import ImportOptions, import_patrons
 
     app = create_app({"DATABASE_URL": url, "ENV": "development", "SECRET_KEY": "bench"})
+    if options.pop("api_sync", False):
+        api_sync(url)
+        return
     if options.pop("upload", False):  # what the page's POST does before it answers: store the file in a job
         from app.services.patron_import.jobs import queue_import
 
@@ -143,6 +148,52 @@ def child(url: str, file: str, options: dict) -> None:
                       "bad_rows": len(result.bad_rows)}))
 
 
+SYNC_CALLS = 300
+
+
+def api_sync(url: str) -> None:
+    """The seed's card-number sync against the imported patrons, through the WSGI app: a token,
+    then per patron GET /patrons?userid=...&_match=exact and a PUT of the object minus Koha's
+    read-only fields with a new card number. Prints per-call latencies as JSON."""
+    from sqlalchemy import select
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import Patron, Permission, StaffPermission
+    from app.services.api_keys import create_api_key
+
+    app = create_app({"DATABASE_URL": url, "ENV": "development", "SECRET_KEY": "bench"})
+    with app.app_context(), db.unit_of_work() as session:
+        owner = session.scalar(select(Patron).where(Patron.userid == "bench-api"))
+        if owner is None:
+            owner = Patron(userid="bench-api", surname="Bench", library_code="CPL", category_code="PT")
+            session.add(owner)
+            session.flush()
+            session.add(StaffPermission(patron_id=owner.id, permission=Permission.PATRONS))
+        key = create_api_key(session, owner, "bench", None)
+        client_id, secret = key.client.client_id, key.secret
+    client = app.test_client()
+    token = client.post("/api/v1/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id,
+                                                     "client_secret": secret}).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    rng = random.Random(11)
+    gets, puts = [], []
+    for n in rng.sample(range(ROWS), SYNC_CALLS):
+        started = time.perf_counter()
+        found = client.get(f"/api/v1/patrons?userid=imp{n}&_match=exact", headers=headers)
+        gets.append(time.perf_counter() - started)
+        (koha,) = found.get_json()
+        koha["statistics_2"], koha["cardnumber"] = koha["cardnumber"], f"SYNC{n:09d}"
+        for field in ("anonymized", "expired", "restricted", "updated_on"):
+            koha.pop(field)
+        started = time.perf_counter()
+        response = client.put(f"/api/v1/patrons/{koha['patron_id']}", json=koha, headers=headers)
+        puts.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(response.get_data(as_text=True))
+    print(json.dumps({"get": sorted(gets), "put": sorted(puts)}))
+
+
 def _run_child(url: str, file: Path, log, **options) -> dict:
     out = subprocess.run([sys.executable, "-m", "bench.patron_import", "--child", "--url", url, "--file", str(file),
                           "--options", json.dumps(options)], capture_output=True, text=True,
@@ -150,7 +201,7 @@ def _run_child(url: str, file: Path, log, **options) -> dict:
     if out.returncode:
         raise RuntimeError(out.stderr)
     figures = json.loads(out.stdout.strip().splitlines()[-1])
-    log(f"  {options}: {figures}")
+    log(f"  {options}: {str(figures)[:400]}")
     return figures
 
 
@@ -169,6 +220,7 @@ def measure(url: str, log) -> Iterator[Figure]:
         raise RuntimeError(f"the dry run listed {dry['bad_rows']} bad rows, the file has {bad}")
     real = _run_child(url, big, log, overwrite=True, file_name=big.name)
     pw = _run_child(url, small, log, overwrite=True, file_name=small.name)
+    sync = _run_child(url, big, log, api_sync=True)
     yield "import_100k_upload_seconds", upload["seconds"], "s"
     yield "import_100k_seconds", real["seconds"], "s"
     yield "import_100k_dry_run_seconds", dry["seconds"], "s"
@@ -177,6 +229,10 @@ def measure(url: str, log) -> Iterator[Figure]:
     yield "import_password_rows_per_second", PASSWORD_ROWS / pw["seconds"], "rows/s"
     # hashing is CPU-bound: rows per CPU-second, times the cores, is the rate on an idle machine
     yield "import_password_rows_per_cpu_second", PASSWORD_ROWS / pw["cpu_seconds"], "rows/cpu-s"
+    for verb in ("get", "put"):
+        times = sync[verb]
+        yield f"api_sync_{verb}_p50_ms", times[len(times) // 2] * 1000, "ms"
+        yield f"api_sync_{verb}_p95_ms", times[int(len(times) * 0.95)] * 1000, "ms"
 
 
 @benchmark("patron_import")
