@@ -51,19 +51,6 @@ def patron_choices(session: Session, patron: Patron) -> dict[str, Choice]:
             for name, choice in inherited.items()}
 
 
-def wants_email(session: Session, patron: Patron, message_name: str) -> bool:
-    """Whether the patron wants this kind of message by email (one indexed read)."""
-    kind = MESSAGE_KINDS_BY_NAME[message_name]
-    rows = session.execute(select(MessagingPreference.patron_id, MessagingPreference.email).where(
-        MessagingPreference.message_name == message_name,
-        (MessagingPreference.patron_id == patron.id) | (MessagingPreference.category_code == patron.category_code),
-    )).all()
-    own = [r.email for r in rows if r.patron_id is not None]
-    if own:
-        return own[0]
-    return rows[0].email if rows else kind.default_email
-
-
 def _parse(form: Mapping[str, object], names: Iterable[str]) -> dict[str, tuple[bool, int | None]]:
     parsed = {}
     for name in names:

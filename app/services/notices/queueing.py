@@ -42,10 +42,6 @@ def render_notice(session: Session, code: str, patron: Patron, library: Library 
         return render(default_template(code), values)
 
 
-def already_told(session: Session, dedupe_key: str) -> bool:
-    return session.scalar(select(Notice.id).where(Notice.dedupe_key == dedupe_key)) is not None
-
-
 def _patron_choice_and_told(session: Session, patron_id: int, message_name: str | None,
                             dedupe_key: str | None) -> tuple[Patron, bool, bool]:
     """The patron, whether they want this kind of message by email (their own choice, else their
