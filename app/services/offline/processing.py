@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import Item, LoanHistory, OfflineAction, OfflineStatus, Patron, PendingOfflineOperation
+from app.models import Item, Loan, LoanHistory, OfflineAction, OfflineStatus, Patron, PendingOfflineOperation
 from app.services import fines
 from app.services.activity import record_activity
 from app.services.circulation import check_in, check_out, find_patron
@@ -142,6 +142,11 @@ class Lookups:
             if cards else {}
         self.items = {i.barcode: i for i in session.scalars(select(Item).where(Item.barcode.in_(barcodes)))} \
             if barcodes else {}
+        # The borrowers of the batch's items (a return names no patron): held here so that
+        # ``loan.patron`` is found in the session instead of read once per return.
+        self.borrowers = list(session.scalars(select(Patron).join(Loan, Loan.patron_id == Patron.id)
+                                              .where(Loan.item_id.in_([i.id for i in self.items.values()])))) \
+            if self.items else []
         # SQLite runs one writer at a time (BEGIN IMMEDIATE): rows read in this transaction stay
         # current. Elsewhere each item is re-read under its row lock before it is judged.
         self.lock = session.get_bind().dialect.name != "sqlite"
