@@ -16,7 +16,7 @@ from sqlalchemy import select
 from app import clock
 from app.extensions import db
 from app.jobs import run_job
-from app.models import Hold, Notice, NoticeStatus
+from app.models import Hold, Loan, Notice, NoticeStatus
 from app.services.mail import read_outbox
 from app.services.notices.fields import hold_context
 from app.services.notices.queueing import queue_notice
@@ -206,3 +206,16 @@ def test_print_slips_are_never_sent_by_mail(app, make, session, smtp):
     session.commit()
     assert send(app, smtp_config(app, smtp.port)).total == 0
     assert statuses(session) == [(NoticeStatus.PENDING, 0)]
+
+
+def test_the_scheduled_notices_job_commits_and_a_second_run_queues_nothing(app, make, session):
+    make.library("PIK")
+    patron = make.patron(library="PIK", email="late@example.org")
+    item = make.item(make.title(), library="PIK")
+    session.add(Loan(item_id=item.id, patron_id=patron.id, library_code="PIK",
+                     issued_at=clock.now() - dt.timedelta(days=40), due_at=clock.now() - dt.timedelta(days=10)))
+    session.commit()
+    assert run_job(app, "queue-scheduled-notices") == 1
+    assert run_job(app, "queue-scheduled-notices") == 0
+    session.rollback()
+    assert [n.event for n in session.scalars(select(Notice))] == ["ODUE"]
