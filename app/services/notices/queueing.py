@@ -81,7 +81,12 @@ def queue_notice(session: Session, code: str, patron: Patron | int, library: Lib
     address = email_of(patron)
     if address is None and not ev.print_fallback:
         return None
-    rendered = render_notice(session, code, patron, library, context)
+    return _add_notice(session, code, patron, library, render_notice(session, code, patron, library, context),
+                       address, dedupe_key, hold)
+
+
+def _add_notice(session: Session, code: str, patron: Patron, library: Library | None, rendered: Rendered,
+                address: str | None, dedupe_key: str | None, hold: Hold | None) -> Notice:
     now = clock.now()
     notice = Notice(patron_id=patron.id, event=code, library_code=library.code if library else None,
                     channel=NoticeChannel.EMAIL if address else NoticeChannel.PRINT, to_address=address,
@@ -141,12 +146,21 @@ def welcome(session: Session, patron: Patron) -> Notice | None:
 
 
 def queue_welcome_notices(session: Session, patron_ids: Iterable[int]) -> int:
-    """WELCOME for each of these patrons that has an email address; how many were queued."""
+    """WELCOME for each of these patrons that has an email address and was not welcomed yet
+    (an import of thousands: two reads per 500 patrons); how many were queued."""
     ids = list(patron_ids)
     count = 0
     for start in range(0, len(ids), 500):
-        for patron in session.scalars(select(Patron).where(Patron.id.in_(ids[start:start + 500]))):
-            count += welcome(session, patron) is not None
+        patrons = {f"patron:{p.id}:welcome": p for p in session.scalars(
+            select(Patron).where(Patron.id.in_(ids[start:start + 500])).order_by(Patron.id))}
+        told = set(session.scalars(select(Notice.dedupe_key).where(Notice.dedupe_key.in_(list(patrons)))))
+        for key, patron in patrons.items():
+            address = email_of(patron)
+            if key in told or address is None:
+                continue
+            rendered = render_notice(session, "WELCOME", patron, patron.library, {})
+            _add_notice(session, "WELCOME", patron, patron.library, rendered, address, key, None)
+            count += 1
         session.flush()
     return count
 
