@@ -377,3 +377,15 @@ def test_expiry_of_matched_patrons_renewed_from_today_or_from_their_expiry(app, 
     assert renewed.year * 12 + renewed.month == today.year * 12 + today.month + 24
     run(app, data, overwrite=True)  # without the option the file's date applies
     assert patron(library, "9501").dateexpiry == dt.date(2021, 1, 1)
+
+
+def test_a_large_import_refreshes_postgresql_planner_statistics(app, library, dialect, monkeypatch):
+    if dialect != "postgresql":
+        pytest.skip("planner statistics are refreshed on PostgreSQL only (SQLite plans these lookups without them)")
+    import app.services.patron_import as service
+    from sqlalchemy import text
+
+    monkeypatch.setattr(service, "ANALYZE_AFTER_ROWS", 20)
+    run(app, csv_bytes("cardnumber,surname,branchcode,categorycode", *(f"{n},S{n},CPL,PT" for n in range(11000, 11030))))
+    with app.app_context(), db.unit_of_work(write=False) as session:
+        assert session.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'patrons'")) >= 30

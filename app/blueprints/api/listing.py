@@ -211,7 +211,8 @@ def paginated(session: Session, base: Select, stmt: Select, render: Callable[[An
                                 f"with _page and _per_page (up to {MAX_PER_PAGE})", field="_per_page",
                            path="/query/_per_page")
         page, per_page = 1, max(total, 1)
-    base_total = session.scalar(select(func.count()).select_from(base.subquery()))
+    unfiltered = str(stmt.whereclause) == str(base.whereclause)
+    base_total = total if unfiltered else session.scalar(select(func.count()).select_from(base.subquery()))
     rows = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
     response = jsonify([render(row) for row in rows])
     response.headers["X-Total-Count"] = str(total)

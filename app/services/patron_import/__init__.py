@@ -16,11 +16,11 @@ from __future__ import annotations
 import time
 from typing import BinaryIO, Callable
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import Patron, PatronList, PatronListEntry
+from app.models import Patron, PatronAttribute, PatronList, PatronListEntry
 from app.services.audit import record_audit
 
 from .columns import KOHA_HEADER, sample_header
@@ -104,6 +104,7 @@ def _import(session: Session, stream: BinaryIO, options: ImportOptions, actor: P
 
     if not options.dry_run and not result.refused:
         _write(session, stream, reader, reference, options, actor, result, skip, matched, report, total)
+        _refresh_statistics(session, result.created + result.overwritten)
         record_audit(session, actor_id=actor.id if actor else None, channel=channel, module="PATRONS", action="IMPORT",
                      object_type="patron_list" if result.patron_list_id else None, object_id=result.patron_list_id,
                      info={"created": result.created, "overwritten": result.overwritten, "ignored": result.ignored,
@@ -112,6 +113,18 @@ def _import(session: Session, stream: BinaryIO, options: ImportOptions, actor: P
         result.applied = True
     result.seconds = time.perf_counter() - started
     return result
+
+
+ANALYZE_AFTER_ROWS = 5000
+
+
+def _refresh_statistics(session: Session, written: int) -> None:
+    """After a large import, refresh PostgreSQL's planner statistics in the same transaction
+    (its own new rows count): with the table's old row estimate, a lookup by username right after
+    loading 70,000 patrons walked the primary key (44 ms instead of 0.05 ms) until autovacuum came by."""
+    if written >= ANALYZE_AFTER_ROWS and session.connection().dialect.name == "postgresql":
+        session.execute(text(f"ANALYZE {Patron.__tablename__}"))
+        session.execute(text(f"ANALYZE {PatronAttribute.__tablename__}"))
 
 
 def _write(session: Session, stream, reader: RowReader, reference: Reference, options: ImportOptions,
