@@ -23,8 +23,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     from .services import policy_cache
+    from .services.hold_queue import maintenance as hold_queue_maintenance
 
     policy_cache.install()  # before any unit of work could edit the policy
+    hold_queue_maintenance.install()  # allocations recomputed per title in the changing transaction
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.opac_login"

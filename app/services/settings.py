@@ -119,6 +119,10 @@ PREFERENCES: tuple[Preference, ...] = (
     Preference("LocalHoldsPriority", "bool", False, "holds",
                "Queue jump: a copy at a pickup library may go to a patron picking up there who is near the front."),
     Preference("LocalHoldsPriorityTopN", "int", 3, "holds", "How near the front a patron must be to jump the queue."),
+    Preference("RealTimeHoldsQueue", "bool", False, "holds",
+               "Recompute a title's holds queue in the transaction that changed it (a hold placed, cancelled, "
+               "suspended, resumed or moved; a copy checked in or out, lost or moved); off: the "
+               "rebuild-holds-queue job alone fills holds."),
     Preference("AllowHoldPolicyOverride", "bool", False, "holds", "Staff may place holds the rules would refuse."),
     Preference("ReservesControlBranch", "choice", "PatronLibrary", "holds",
                "Whose hold rules apply: the patron's home library or the item's home library.",

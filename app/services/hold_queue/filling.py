@@ -20,8 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import Hold, HoldStatus, Item, ItemTransfer, Loan, TransferReason
-from app.models.hold import FOUND_STATUSES, LIVE_STATUSES
+from app.models import Hold, HoldStatus, Item, ItemTransfer, TransferReason
+from app.models.hold import LIVE_STATUSES
 from app.services import notices
 from app.services.holds.jobs import pickup_deadline_for
 from app.services.holds.queue import lock_title, queue_changed
@@ -126,22 +126,6 @@ class Filler:
         return min(libraries[library], key=lambda item: item.id), None
 
 
-def available_items(session: Session, title_id: int) -> list[Item]:
-    """Copies of the title that could go to a hold now: holdable, on the shelf, not moving, not
-    set aside for another hold."""
-    items = [item for item in session.scalars(select(Item).where(Item.title_id == title_id).order_by(Item.id))
-             if _holdable(item)]
-    ids = [item.id for item in items]
-    if not ids:
-        return []
-    busy = set(session.scalars(select(Loan.item_id).where(Loan.item_id.in_(ids))))
-    busy |= set(session.scalars(select(ItemTransfer.item_id).where(
-        ItemTransfer.item_id.in_(ids), ItemTransfer.arrived_at.is_(None), ItemTransfer.cancelled_at.is_(None))))
-    busy |= set(session.scalars(select(Hold.allocated_item_id).where(
-        Hold.allocated_item_id.in_(ids), Hold.status.in_(FOUND_STATUSES))))
-    return [item for item in items if item.id not in busy]
-
-
 def _allocate(hold: Hold, item: Item, reason: str, actor_id: int | None, at: dt.datetime) -> None:
     hold.transition(HoldStatus.READY_TO_PULL, actor_id=actor_id, reason=reason, at=at)
     hold.allocated_item_id = item.id
@@ -157,54 +141,6 @@ def _ordered(session: Session, title_id: int, day: dt.date) -> tuple[list[Hold],
     queued = [hold for hold in live if hold.status is HoldStatus.QUEUED
               and (hold.not_needed_after is None or hold.not_needed_after >= day)]
     return queued, positions
-
-
-def fill_title(session: Session, title_id: int, *, filler: Filler | None = None, actor_id: int | None = None,
-               at: dt.datetime | None = None, lock: bool = True) -> list[Hold]:
-    """Fill the title's queued holds with its available copies; the holds given a copy.
-    Holds left unfilled get ``unfilled_reason``."""
-    at = at or clock.now()
-    title = lock_title(session, title_id) if lock else None
-    filler = filler or Filler(session)
-    queued, positions = _ordered(session, title_id, clock.local(at).date())
-    if not queued:
-        return []
-    items = available_items(session, title_id)
-    chosen: list[Hold] = []
-    if filler.jump and items:
-        for item in list(items):
-            where = filler.location(item)
-            for hold in queued:
-                if positions[hold.id] > filler.top_n:
-                    break
-                if hold in chosen or hold.pickup_library_code != where:
-                    continue
-                if _hold_wants(hold, item) and filler.allowed(hold, item, where) \
-                        and filler.cost(where, where) is not None:
-                    front = next(h for h in queued if h not in chosen)
-                    reason = "copy chosen" if hold is front else \
-                        f"jumped the queue from position {positions[hold.id]}: copy at the pickup library"
-                    _allocate(hold, item, reason, actor_id, at)
-                    chosen.append(hold)
-                    items.remove(item)
-                    break
-    for hold in queued:
-        if hold in chosen:
-            continue
-        if not items:
-            hold.unfilled_reason = NONE_AVAILABLE
-            continue
-        item, reason = filler.choose(hold, items)
-        if item is None:
-            hold.unfilled_reason = reason
-            continue
-        _allocate(hold, item, "copy chosen", actor_id, at)
-        chosen.append(hold)
-        items.remove(item)
-    if chosen and title is not None:
-        queue_changed(title)
-    session.flush()
-    return chosen
 
 
 def _hold_arrives(session: Session, hold: Hold, item: Item, library_code: str, actor_id: int | None,
