@@ -4,6 +4,8 @@ dates, where a patron cancels, suspends, resumes, changes the pickup library or 
 (htmx rows and without JavaScript), and never reaches another patron's holds."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import select
 
@@ -198,3 +200,41 @@ def test_another_patrons_hold_is_not_found(reader, scene):
 def test_the_account_page_links_to_my_holds(reader, scene, placed):
     client, _ = reader
     assert 'href="/account/holds"' in client.get("/account").get_data(as_text=True)
+
+
+def test_holds_that_ended_lately_are_listed_with_how_they_ended(reader, scene):
+    from app import clock
+    from app.services.holds import jobs as hold_jobs
+
+    titles = [scene.make.item().title for _ in range(4)]
+    by_staff = scene.place(title=titles[0])
+    by_me = scene.place(title=titles[1])
+    expiring = scene.place(title=titles[2], not_needed_after=day(2))
+    long_ago = scene.place(title=titles[3])
+    still_queued = scene.place()
+    holds.cancel_hold(scene.session, long_ago, scene.librarian)
+    scene.session.commit()
+    with clock.freeze(clock.now() + dt.timedelta(days=40)):
+        holds.cancel_hold(scene.session, by_staff, scene.librarian, reason="the copy is lost")
+        assert hold_jobs.expire_holds(scene.session, day(43)) == 1
+        scene.session.commit()
+        post(reader, f"/account/holds/{by_me.id}/cancel")
+        client, _ = reader
+        page = client.get("/account/holds").get_data(as_text=True)
+    ended = page.split('id="ended-holds"', 1)[1]
+    assert "Cancelled: the copy is lost" in ended
+    assert "Cancelled: cancelled by the patron" in ended
+    assert f"Expired: not needed after {day(2).isoformat()}" in ended
+    assert f'id="ended-{long_ago.id}"' not in page  # ended 40 days ago
+    assert f'id="ended-{still_queued.id}"' not in ended and f'id="hold-{still_queued.id}"' in page
+    assert f'id="hold-{by_staff.id}"' not in page  # no longer among the live holds
+
+
+def test_an_anonymised_ended_hold_is_not_listed(reader, scene, placed):
+    holds.cancel_hold(scene.session, placed, scene.librarian, reason="duplicate")
+    scene.session.commit()
+    client, _ = reader
+    assert "Cancelled: duplicate" in client.get("/account/holds").get_data(as_text=True)
+    placed.patron_id, placed.anonymized = None, True
+    scene.session.commit()
+    assert 'id="ended-holds"' not in client.get("/account/holds").get_data(as_text=True)

@@ -6,16 +6,18 @@ suspends them all at once. Row actions answer with the row (htmx); without JavaS
 forms post and the page comes back."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app import clock
 from app.extensions import db
 from app.models import Hold, HoldStatus, Item, Library, Patron, Title
 from app.services import holds
@@ -125,10 +127,30 @@ def _rows(patron: Patron, rules: OpacHoldRules) -> list[HoldRow]:
     return [HoldRow(hold, positions.get(hold.id), rules) for hold in mine]
 
 
+ENDED_SHOWN_DAYS = 30
+
+
+@dataclass(frozen=True)
+class EndedRow:
+    """A hold that ended lately, with how and when it ended."""
+
+    hold: Hold
+    text: str
+    on: dt.date
+
+
+def _ended_rows(patron: Patron) -> list[EndedRow]:
+    since = clock.now() - dt.timedelta(days=ENDED_SHOWN_DAYS)
+    ended = db.session.scalars(holds.scopes.ended_for_patron(patron.id, since)
+                               .options(joinedload(Hold.title), selectinload(Hold.history)).limit(100))
+    return [EndedRow(hold, describe.ended_text(hold), clock.local(hold.finished_at).date()) for hold in ended]
+
+
 def _page_context(patron: Patron, *, message: str | None = None, error: str | None = None) -> dict:
     rules = OpacHoldRules.load()
     rows = _rows(patron, rules)
     return {"patron": patron, "rows": rows, "rules": rules, "message": message, "error": error,
+            "ended": _ended_rows(patron), "ended_days": ENDED_SHOWN_DAYS,
             "any_suspended": any(row.hold.status is HoldStatus.SUSPENDED for row in rows),
             "pickup_libraries": holds.pickup_libraries(db.session)}
 

@@ -56,3 +56,24 @@ def expiry_date(hold: Hold) -> dt.date | None:
     if hold.status in (S.PULLED, S.LONG_WAITING) and hold.pickup_deadline is not None:
         return hold.pickup_deadline
     return hold.not_needed_after
+
+
+def end_reason(hold: Hold) -> str | None:
+    """Why the hold left the queue: the reason recorded with its last move to its present status."""
+    for entry in reversed(hold.history):
+        if entry.to_status is hold.status:
+            return entry.reason
+    return hold.cancellation_reason
+
+
+def ended_text(hold: Hold) -> str:
+    """How a finished hold ended, in a sentence a patron reads (staff-only words made plain)."""
+    status, reason = hold.status, end_reason(hold)
+    if status is S.FILLED:
+        return "Filled: you checked it out"
+    if status is S.EXPIRED:
+        return (f"Expired: not needed after {hold.not_needed_after.isoformat()}" if hold.not_needed_after
+                else "Expired")
+    if reason in (None, "", "cancelled"):
+        return "Cancelled by the library"
+    return f"Cancelled: {reason}"

@@ -15,6 +15,8 @@ from app.models.hold import LIVE_STATUSES
 QUEUE_ORDER = (Hold.lowest_priority, Hold.queue_key, Hold.id)
 # Holds that left the queue but may be brought back to their old place.
 RETURNABLE_STATUSES = frozenset({HoldStatus.EXPIRED, HoldStatus.CANCELLED})
+# Holds that left the queue for good or until brought back.
+ENDED_STATUSES = RETURNABLE_STATUSES | {HoldStatus.FILLED}
 # Holds a person may suspend (a copy set aside is first put back).
 SUSPENDABLE_STATUSES = frozenset({HoldStatus.QUEUED, HoldStatus.READY_TO_PULL})
 # Holds waiting for the patron on the pickup shelf.
@@ -61,6 +63,15 @@ def for_patron(patron_id: int, *, live_only: bool = True) -> Select:
     if live_only:
         stmt = stmt.where(Hold.status.in_(LIVE_STATUSES))
     return stmt.order_by(Hold.placed_at, Hold.id)
+
+
+def ended_for_patron(patron_id: int, since: dt.datetime) -> Select:
+    """The patron's holds that ended (filled, expired or cancelled) since ``since``, latest first.
+    Anonymised holds have no patron any more, so the patron's privacy choice decides how long
+    they stay here."""
+    return (select(Hold).where(Hold.patron_id == patron_id, Hold.status.in_(ENDED_STATUSES),
+                               Hold.finished_at >= since)
+            .order_by(Hold.finished_at.desc(), Hold.id.desc()))
 
 
 def suspendable_for_patron(patron_id: int) -> Select:
