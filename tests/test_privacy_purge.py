@@ -4,6 +4,7 @@ purge interrupted between batches resumed."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import pytest
@@ -350,3 +351,30 @@ def test_every_foreign_key_to_patrons_says_what_deleting_a_patron_does_to_it():
               for fk in table.foreign_keys if fk.column.table.name == "patrons"
               and (fk.ondelete or "").upper() not in ("CASCADE", "SET NULL")]
     assert silent == ["loans.patron_id"], "say ON DELETE CASCADE or SET NULL for: " + ", ".join(silent)
+
+
+def test_batches_shrink_when_they_hold_the_database_too_long_and_grow_back(make, session, monkeypatch):
+    """A batch holds the write lock while it runs: on a slow or busy machine the next ones are
+    smaller, so a kiosk waits at most about ``batch_seconds`` behind one."""
+    from app.services.privacy import purge as purge_module
+
+    patron_ids = {inactive_patron(make).id for _ in range(45)}
+    session.commit()
+    with db.unit_of_work() as unit:
+        criteria = PurgeCriteria(SINCE)
+        run_id = start_purge(unit, criteria, selected=count_purgeable(unit, criteria),
+                             actor_id=None, channel="cli", batch_size=20).id
+    sizes: list[int] = []
+    purged = [0]
+
+    def seen(run) -> None:
+        sizes.append(run.purged - purged[0])
+        purged[0] = run.purged
+
+    real_erase = purge_module.erase_patrons
+    monkeypatch.setattr(purge_module, "erase_patrons", lambda unit, ids: (time.sleep(0.02), real_erase(unit, ids))[1])
+    run = drive_purge(db.unit_of_work, run_id, batch_seconds=0.005, on_batch=seen)
+    assert sizes[:4] == [20, 10, 10, 5] and run.purged == 45  # halved to the floor of 10, then the rest
+    assert remaining(session).isdisjoint(patron_ids)
+    assert purge_module.next_batch_size(10, 0.001, 0.1, 20) == 20  # quick batches grow back, to the run's size
+    assert purge_module.next_batch_size(200, 0.8, 0.1, 200) == 100  # never more than halved at once

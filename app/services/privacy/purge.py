@@ -58,6 +58,12 @@ log = logging.getLogger("carrel.privacy")
 
 DEFAULT_BATCH_SIZE = 200
 MAX_BATCH_SIZE = 5_000
+# A batch holds the write lock (SQLite: the whole database) while it runs: ``drive_purge`` sizes
+# the next batch so one lasts about this long, whatever the machine's load, so a kiosk waiting
+# behind it waits at most that (never more patrons than the run's batch size, never fewer than
+# MIN_BATCH_SIZE).
+TARGET_BATCH_SECONDS = 0.1
+MIN_BATCH_SIZE = 10
 
 UnitOfWork = Callable[[], ContextManager[Session]]
 
@@ -96,14 +102,16 @@ def lock_run(session: Session, run_id: int) -> PurgeRun | None:
                            .execution_options(populate_existing=True)).one_or_none()
 
 
-def purge_next_batch(session: Session, run_id: int) -> int:
-    """Purge the run's next batch of patrons; returns how many. With none left the run finishes
-    (audit log scrubbed, counts audited) and this returns 0, as it does for a run not running."""
+def purge_next_batch(session: Session, run_id: int, *, limit: int | None = None) -> int:
+    """Purge the run's next batch of patrons (the run's batch size, or ``limit`` if smaller);
+    returns how many. With none left the run finishes (audit log scrubbed, counts audited) and
+    this returns 0, as it does for a run not running."""
     run = lock_run(session, run_id)
     if run is None or not run.is_running:
         return 0
+    size = min(limit, run.batch_size) if limit else run.batch_size
     stmt = (purgeable(criteria_of(run)).where(Patron.id > run.last_patron_id)
-            .order_by(Patron.id).limit(run.batch_size))
+            .order_by(Patron.id).limit(size))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Patron, skip_locked=True)  # a patron at a kiosk right now is skipped
     ids = list(session.scalars(stmt))
@@ -207,21 +215,34 @@ def _clear_old_import_files(session: Session, before: dt.datetime) -> int:
 
 
 def drive_purge(units: UnitOfWork, run_id: int, *, seconds: float | None = None, pause: float = 0.0,
-                on_batch: Callable[[PurgeRun], None] | None = None) -> PurgeRun | None:
+                on_batch: Callable[[PurgeRun], None] | None = None,
+                batch_seconds: float | None = TARGET_BATCH_SECONDS) -> PurgeRun | None:
     """Run batches of ``run_id``, each in its own unit of work from ``units``, until the run is
     over or ``seconds`` have passed; ``pause`` between batches lets other writers in (SQLite
-    serialises writers). Returns the run as the last batch left it."""
+    serialises writers). Each batch is sized from the last one's duration to last about
+    ``batch_seconds`` (None: always the run's batch size). Returns the run as the last batch
+    left it."""
     deadline = None if seconds is None else time.monotonic() + seconds
+    limit: int | None = None
     while True:
+        began = time.monotonic()
         with units() as session:
-            purge_next_batch(session, run_id)
+            done = purge_next_batch(session, run_id, limit=limit)
             run = session.get(PurgeRun, run_id)
+        if batch_seconds and done and run is not None:
+            limit = next_batch_size(limit or run.batch_size, time.monotonic() - began, batch_seconds, run.batch_size)
         if on_batch is not None and run is not None:
             on_batch(run)
         if run is None or not run.is_running or (deadline is not None and time.monotonic() >= deadline):
             return run
         if pause:
             time.sleep(pause)
+
+
+def next_batch_size(size: int, took: float, target: float, largest: int) -> int:
+    """The size that would have taken ``target`` seconds, moving at most by half or double."""
+    wanted = size * target / max(took, 1e-3)
+    return max(min(MIN_BATCH_SIZE, largest), min(largest, int(max(size / 2, min(size * 2, wanted)))))
 
 
 def unfinished_runs(session: Session) -> list[int]:
