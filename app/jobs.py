@@ -102,6 +102,22 @@ def handle_long_waiting_holds(app: Flask) -> int | None:
                       lambda session: hold_jobs.handle_long_waiting_holds(session, clock.today()))
 
 
+def rebuild_holds_queue(app: Flask) -> int | None:
+    """Rebuild every title's holds queue (Koha's build_holds_queue.pl): planned into a staging
+    table batch by batch, swapped in with one transaction, so readers never see it empty."""
+    from app.services.hold_queue.rebuild import rebuild_hold_queue
+
+    with app.app_context():
+        try:
+            result = rebuild_hold_queue(_locked_units("rebuild-holds-queue"))
+        except _JobBusy:
+            log.info("job rebuild-holds-queue is running elsewhere; skipped")
+            return None
+    log.info("job rebuild-holds-queue done: %d titles, %d holds planned, %d changed, %d titles changed meanwhile",
+             result.titles, result.holds, result.changed, result.skipped_titles)
+    return result.changed
+
+
 def queue_scheduled_notices(app: Flask) -> int | None:
     """Queue hold reminders, due-soon and overdue notices (each loan or hold told once)."""
     return run_locked(app, "queue-scheduled-notices",
@@ -198,6 +214,7 @@ JOBS: dict[str, Job] = {job.id: job for job in (
     Job("expire-holds", expire_holds, dt.timedelta(days=1)),
     Job("resume-suspended-holds", resume_suspended_holds, dt.timedelta(hours=1)),
     Job("handle-long-waiting-holds", handle_long_waiting_holds, dt.timedelta(days=1)),
+    Job("rebuild-holds-queue", rebuild_holds_queue, dt.timedelta(hours=1)),
     Job("queue-scheduled-notices", queue_scheduled_notices, dt.timedelta(hours=1)),
     Job("send-notices", send_notices, dt.timedelta(minutes=1)),
     Job("run-queued-imports", run_queued_imports, dt.timedelta(minutes=1)),

@@ -45,3 +45,4 @@ from .notices import (  # noqa: F401
     NoticeStatus,
     NoticeTemplate,
 )
+from .hold_queue import HoldQueueStaging  # noqa: F401

@@ -101,6 +101,12 @@ def _before_commit(session: Session) -> None:
         refresh_marked_titles(session)
 
 
+def _forget(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(MARKS, None)
+        session.info.pop(BUSY, None)
+
+
 def install() -> None:
     """Listen to every session (once per process; called by ``create_app``)."""
     global _installed
@@ -109,5 +115,5 @@ def install() -> None:
             return
         event.listen(Session, "before_flush", _note_changes)
         event.listen(Session, "before_commit", _before_commit)
-        event.listen(Session, "after_rollback", lambda session: session.info.pop(MARKS, None))
+        event.listen(Session, "after_transaction_end", _forget)
         _installed = True

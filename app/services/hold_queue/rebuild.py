@@ -1,0 +1,135 @@
+"""The full rebuild (Koha's build_holds_queue.pl, without its empty moment): every title with
+holds to fill is planned into ``hold_queue_staging`` batch by batch, each batch in its own short
+transaction that readers never see; then one transaction swaps the plan into the holds, touching
+only holds whose allocation differs. A title whose queue changed after it was planned (its
+``hold_queue_version`` moved) is skipped at the swap: the per-title update, which uses the same
+plan, already made it right. Readers therefore see the old queue or the new one, never an empty
+or half-built one."""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session, selectinload
+
+from app import clock
+from app.models import Hold, HoldQueueStaging, Title
+from app.models.hold import LIVE_STATUSES
+from app.services.holds.queue import lock_titles, queue_changed
+from app.services.holds.scopes import QUEUE_ORDER
+
+from . import maintenance
+from .costs import CostMatrix, load_matrix
+from .filling import Filler
+from .planning import FILLABLE, Allocation, apply_allocation, differs, free_items, plan_title
+
+BATCH = 1000
+Unit = Callable[[], contextlib.AbstractContextManager[Session]]
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    titles: int  # titles planned
+    holds: int  # fillable holds planned
+    changed: int  # holds whose allocation the swap changed
+    skipped_titles: int  # titles changed meanwhile (already right)
+
+    @property
+    def total(self) -> int:
+        return self.changed
+
+
+def titles_to_plan(session: Session) -> list[int]:
+    return list(session.scalars(select(Hold.title_id).where(Hold.status.in_(FILLABLE))
+                                .distinct().order_by(Hold.title_id)))
+
+
+def stage_titles(session: Session, title_ids: list[int], *, matrix: CostMatrix | None = None,
+                 seed: int | str = 0, at: dt.datetime | None = None) -> int:
+    """Plan ``title_ids`` into the staging table; the number of staged holds."""
+    day = clock.local(at or clock.now()).date()
+    versions = dict(session.execute(select(Title.id, Title.hold_queue_version).where(Title.id.in_(title_ids))).all())
+    live: dict[int, list[Hold]] = {title_id: [] for title_id in title_ids}
+    for hold in session.scalars(select(Hold).where(Hold.title_id.in_(title_ids), Hold.status.in_(LIVE_STATUSES))
+                                .order_by(Hold.title_id, *QUEUE_ORDER).options(selectinload(Hold.patron))):
+        live[hold.title_id].append(hold)
+    items = free_items(session, title_ids)
+    filler = Filler(session, seed=seed, matrix=matrix)
+    rows = []
+    for title_id in title_ids:
+        for allocation in plan_title(filler, live[title_id], items[title_id], day):
+            rows.append({"hold_id": allocation.hold_id, "title_id": title_id, "title_version": versions[title_id],
+                         "item_id": allocation.item_id, "source_library_code": allocation.source_library_code,
+                         "note": allocation.note, "unfilled_reason": allocation.unfilled_reason})
+    if rows:
+        session.execute(insert(HoldQueueStaging), rows)
+    session.expunge_all()  # a batch's objects are not needed by the next
+    return len(rows)
+
+
+def swap_staged_plan(session: Session, *, at: dt.datetime | None = None) -> tuple[int, int]:
+    """Apply the staged plan in this transaction and empty the staging table; (holds changed,
+    titles skipped because their queue changed after planning)."""
+    at = at or clock.now()
+    session.info[maintenance.BUSY] = True  # the plan is already the per-title result: no re-plan at commit
+    S = HoldQueueStaging
+    rows = session.execute(
+        select(S.hold_id, S.title_id, S.title_version, S.item_id, S.source_library_code, S.note, S.unfilled_reason,
+               Hold.status, Hold.allocated_item_id, Hold.unfilled_reason, Title.hold_queue_version)
+        .join(Hold, Hold.id == S.hold_id).join(Title, Title.id == S.title_id)).all()
+    pending: dict[int, Allocation] = {}
+    staged_version: dict[int, int] = {}
+    stale: set[int] = set()
+    for row in rows:
+        allocation = Allocation(row[0], row[3], row[4], row[5], row[6])
+        if row[2] != row[10] or row[7] not in FILLABLE:
+            stale.add(row[1])
+            continue
+        if differs(row[7], row[8], row[9], allocation):
+            pending[row[0]] = allocation
+            staged_version[row[1]] = row[2]
+    changed = 0
+    if pending:
+        titles = lock_titles(session, staged_version)
+        moved: set[int] = set()
+        ids = sorted(pending)
+        for start in range(0, len(ids), BATCH):
+            for hold in session.scalars(select(Hold).where(Hold.id.in_(ids[start:start + BATCH]))):
+                title = titles.get(hold.title_id)
+                if title is None or title.hold_queue_version != staged_version[hold.title_id] \
+                        or hold.status not in FILLABLE:
+                    stale.add(hold.title_id)
+                    continue
+                before = (hold.status, hold.allocated_item_id)
+                apply_allocation(hold, pending[hold.id], actor_id=None, at=at)
+                changed += 1
+                if before != (hold.status, hold.allocated_item_id):
+                    moved.add(hold.title_id)
+            session.flush()
+        for title_id in sorted(moved):
+            queue_changed(titles[title_id])
+    session.execute(delete(HoldQueueStaging))
+    session.flush()
+    return changed, len(stale)
+
+
+def rebuild_hold_queue(unit: Unit, *, batch: int = BATCH, seed: int | str = 0,
+                       on_batch: Callable[[int, int], None] | None = None) -> RebuildResult:
+    """Plan every title with holds to fill into the staging table (one short transaction per
+    batch), then swap it in with one transaction. ``unit()`` opens a unit of work that commits."""
+    with unit() as session:
+        session.execute(delete(HoldQueueStaging))  # what a crashed run left
+        title_ids = titles_to_plan(session)
+        matrix = load_matrix(session)
+    staged = 0
+    for start in range(0, len(title_ids), batch):
+        with unit() as session:
+            staged += stage_titles(session, title_ids[start:start + batch], matrix=matrix, seed=seed)
+        if on_batch:
+            on_batch(min(start + batch, len(title_ids)), len(title_ids))
+    with unit() as session:
+        changed, skipped = swap_staged_plan(session)
+    return RebuildResult(titles=len(title_ids), holds=staged, changed=changed, skipped_titles=skipped)
