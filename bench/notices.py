@@ -171,7 +171,7 @@ def measure_sending(app, log: Callable[[str], None]) -> Iterator[Figure]:
     from app.services.notices.sending import send_pending_notices
 
     with app.app_context(), db.unit_of_work(write=True) as session:  # earlier runs' leftovers
-        session.execute(delete(Notice).where(Notice.status == NoticeStatus.PENDING))
+        session.execute(delete(Notice).where(Notice.status.in_((NoticeStatus.PENDING, NoticeStatus.SENDING))))
     first = _queue_messages(app, MESSAGES)
     port = _free_port()
     context = multiprocessing.get_context("spawn")
