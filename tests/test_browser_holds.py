@@ -71,6 +71,14 @@ def test_a_patron_suspends_all_holds_until_a_date(page, library):
     page.reload()
     assert page.locator("#my-holds tbody tr td.status .badge").all_inner_texts() == [f"Suspended until {until}"] * 3
 
+    first = page.locator("#my-holds tbody tr").first
+    first.locator("button:has-text('Cancel')").click()
+    page.wait_for_selector("#my-holds tbody tr >> text=is cancelled")
+    page.reload()
+    assert page.locator("#my-holds tbody tr").count() == 2
+    assert page.locator("#ended-holds tbody tr td .badge").all_inner_texts() == ["Cancelled by you"]
+    screenshot(page, "opac-my-holds-ended")
+
 
 def test_a_librarian_moves_a_hold_to_the_top(page, library):
     log_in(page, "librarian", "librarian", staff=True)

@@ -223,7 +223,7 @@ def test_holds_that_ended_lately_are_listed_with_how_they_ended(reader, scene):
         page = client.get("/account/holds").get_data(as_text=True)
     ended = page.split('id="ended-holds"', 1)[1]
     assert "Cancelled: the copy is lost" in ended
-    assert "Cancelled: cancelled by the patron" in ended
+    assert "Cancelled by you" in ended
     assert f"Expired: not needed after {day(2).isoformat()}" in ended
     assert f'id="ended-{long_ago.id}"' not in page  # ended 40 days ago
     assert f'id="ended-{still_queued.id}"' not in ended and f'id="hold-{still_queued.id}"' in page

@@ -76,4 +76,6 @@ def ended_text(hold: Hold) -> str:
                 else "Expired")
     if reason in (None, "", "cancelled"):
         return "Cancelled by the library"
+    if reason == "cancelled by the patron":
+        return "Cancelled by you"
     return f"Cancelled: {reason}"
