@@ -209,4 +209,4 @@ def hold_history(hold_id: int):
                            resume_date=get_preference(db.session, "AutoResumeSuspendedHolds"), where="detail")
 
 
-from . import actions, place  # noqa: E402,F401  (routes register themselves on bp)
+from . import actions, place, report  # noqa: E402,F401  (routes register themselves on bp)
