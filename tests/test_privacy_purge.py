@@ -372,6 +372,7 @@ def test_batches_shrink_when_they_hold_the_database_too_long_and_grow_back(make,
         purged[0] = run.purged
 
     real_erase = purge_module.erase_patrons
+    monkeypatch.setattr(purge_module, "MIN_BATCH_SIZE", 10)
     monkeypatch.setattr(purge_module, "erase_patrons", lambda unit, ids: (time.sleep(0.02), real_erase(unit, ids))[1])
     run = drive_purge(db.unit_of_work, run_id, batch_seconds=0.005, on_batch=seen)
     assert sizes[:4] == [20, 10, 10, 5] and run.purged == 45  # halved to the floor of 10, then the rest
