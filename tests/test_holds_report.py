@@ -65,10 +65,10 @@ def test_the_csv_neutralises_formulas(client, session, make):
 def test_mark_pulled_then_in_transit_sends_the_copy(client, session, make):
     title, item, _spare, hold = scene(session, make)
     token = staff_client(client)
-    answer = client.post(f"/staff/holds/report/{hold.id}", data={"csrf_token": token, "action": "pulled",
+    answer = client.post("/staff/holds/report/act", data={"csrf_token": token, "do": f"pulled:{hold.id}",
                                                                  "library": "AAA"}, headers=HTMX)
     assert answer.status_code == 200 and "send it to PIK" in answer.get_data(as_text=True)
-    answer = client.post(f"/staff/holds/report/{hold.id}", data={"csrf_token": token, "action": "transit",
+    answer = client.post("/staff/holds/report/act", data={"csrf_token": token, "do": f"transit:{hold.id}",
                                                                  "library": "AAA"}, headers=HTMX)
     assert "in transit to PIK" in answer.get_data(as_text=True)
     session.rollback()
@@ -84,7 +84,7 @@ def test_a_stale_row_action_is_refused_in_the_row(client, session, make):
     token = staff_client(client)
     holds.cancel_hold(session, hold, None)
     session.commit()
-    answer = client.post(f"/staff/holds/report/{hold.id}", data={"csrf_token": token, "action": "pulled",
+    answer = client.post("/staff/holds/report/act", data={"csrf_token": token, "do": f"pulled:{hold.id}",
                                                                  "library": "AAA"}, headers=HTMX)
     assert "no longer waiting to be pulled here" in answer.get_data(as_text=True)
 
@@ -92,7 +92,7 @@ def test_a_stale_row_action_is_refused_in_the_row(client, session, make):
 def test_cannot_find_marks_the_copy_missing_and_chooses_another(client, session, make):
     title, item, spare, hold = scene(session, make)
     token = staff_client(client)
-    answer = client.post(f"/staff/holds/report/{hold.id}", data={"csrf_token": token, "action": "missing",
+    answer = client.post("/staff/holds/report/act", data={"csrf_token": token, "do": f"missing:{hold.id}",
                                                                  "library": "AAA"})
     assert answer.status_code == 302
     session.rollback()
