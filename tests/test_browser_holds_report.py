@@ -60,5 +60,10 @@ def test_a_matrix_edit_with_a_bad_value_then_a_fix_changes_the_report(page, libr
     rows = page.locator("table.pull-list").inner_text()
     assert "3900000000BBB" in rows and "The Left Hand of Darkness" in rows and "Pickup (PIK)" in rows
     screenshot(page, "holds-report-after-matrix-edit")
+    url_before = page.url
+    page.locator("table.pull-list button", has_text="Pulled").click()
+    page.wait_for_selector("tr.row-done")
+    assert "pulled; send it to PIK" in page.locator("tr.row-done").inner_text()
+    assert page.url == url_before  # the row swapped in place by htmx
     page.goto("/staff/holds/report?library=AAA")
     assert "Nothing to pull here" in page.locator("table.pull-list").inner_text()
