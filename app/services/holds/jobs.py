@@ -37,12 +37,23 @@ def _due_by_title(session: Session, stmt: Select) -> Iterator[tuple[dict[int, Ti
         session.flush()
 
 
+def _tell_cancelled(session: Session, told: list[tuple[Hold, str]]) -> None:
+    """Queue the cancellation notices of a chunk of holds once its changes are flushed, without
+    autoflushing before each notice's lookup (a flush per hold cost most of the job's time)."""
+    session.flush()
+    with session.no_autoflush:
+        for hold, reason in told:
+            notices.hold_cancelled(session, hold, reason)
+    told.clear()
+
+
 def expire_holds(session: Session, on: dt.date) -> int:
     """Expire holds whose "not needed after" date is before ``on`` and that have no copy waiting
     or travelling (a suspended one is resumed first: both steps are recorded). They keep their
     queue key and can be brought back. Returns how many expired."""
     count = 0
     now = clock.now()
+    told: list[tuple[Hold, str]] = []
     for titles, holds in _due_by_title(session, scopes.not_needed_any_more(on)):
         for hold in holds:
             reason = f"not needed after {hold.not_needed_after.isoformat()}"
@@ -53,9 +64,10 @@ def expire_holds(session: Session, on: dt.date) -> int:
                 release_copy(hold)
             change_status(hold, S.EXPIRED, None, reason, at=now)
             hold.finished_at = now
-            notices.hold_cancelled(session, hold, reason)
+            told.append((hold, reason))
             queue_changed(titles[hold.title_id])
             count += 1
+        _tell_cancelled(session, told)
     return count
 
 
@@ -115,8 +127,9 @@ def handle_long_waiting_holds(session: Session, on: dt.date) -> int:
     delays = PickupDelays(session)
     count = 0
     now = clock.now()
+    told: list[tuple[Hold, str]] = []
     handlers: dict[str, Callable[[Hold], None]] = {
-        "cancel": lambda hold: _cancel_long_waiting(session, hold, now),
+        "cancel": lambda hold: told.append(_cancel_long_waiting(hold, now)),
         "suspend": lambda hold: _suspend_long_waiting(hold, now),
     }
     for titles, holds in _due_by_title(session, scopes.waiting_too_long(on)):
@@ -138,14 +151,16 @@ def handle_long_waiting_holds(session: Session, on: dt.date) -> int:
             if changed:
                 queue_changed(titles[hold.title_id])
                 count += 1
+        _tell_cancelled(session, told)
     return count
 
 
-def _cancel_long_waiting(session: Session, hold: Hold, now: dt.datetime) -> None:
+def _cancel_long_waiting(hold: Hold, now: dt.datetime) -> tuple[Hold, str]:
+    """Cancel the hold; returns it with the words of the notice the patron gets."""
     change_status(hold, S.CANCELLED, None, "waited too long on the pickup shelf", at=now)
     hold.cancellation_reason = "long waiting"
     hold.finished_at = now
-    notices.hold_cancelled(session, hold, "waited too long on the pickup shelf")
+    return hold, "waited too long on the pickup shelf"
 
 
 def _suspend_long_waiting(hold: Hold, now: dt.datetime) -> None:
