@@ -132,7 +132,8 @@ def handle_long_waiting_holds(session: Session, on: dt.date) -> int:
         "cancel": lambda hold: told.append(_cancel_long_waiting(hold, now)),
         "suspend": lambda hold: _suspend_long_waiting(hold, now),
     }
-    for titles, holds in _due_by_title(session, scopes.waiting_too_long(on)):
+    # Left for staff: holds already marked long waiting need nothing, so they are not read again.
+    for titles, holds in _due_by_title(session, scopes.waiting_too_long(on, marked_too=action in handlers)):
         for hold in holds:
             changed = False
             if hold.status is S.PULLED:

@@ -94,13 +94,13 @@ def due_to_resume(on: dt.date) -> Select:
             .order_by(Hold.title_id, Hold.id))
 
 
-def waiting_too_long(on: dt.date) -> Select:
+def waiting_too_long(on: dt.date, *, marked_too: bool = True) -> Select:
     """Holds on the pickup shelf that may have waited too long by ``on``: pulled ones whose
-    pickup deadline has passed (or that have none yet, for the caller to work out), and those
-    already marked long waiting."""
+    pickup deadline has passed (or that have none yet, for the caller to work out), and, with
+    ``marked_too``, those already marked long waiting."""
     pulled = and_(Hold.status == HoldStatus.PULLED, or_(Hold.pickup_deadline < on, Hold.pickup_deadline.is_(None)))
-    return (select(Hold).where(or_(pulled, Hold.status == HoldStatus.LONG_WAITING))
-            .order_by(Hold.title_id, Hold.id))
+    condition = or_(pulled, Hold.status == HoldStatus.LONG_WAITING) if marked_too else pulled
+    return select(Hold).where(condition).order_by(Hold.title_id, Hold.id)
 
 
 def placed_between(patron_id: int, start: dt.datetime, end: dt.datetime) -> Select:
