@@ -97,7 +97,9 @@ def swap_staged_plan(session: Session, *, at: dt.datetime | None = None) -> tupl
         moved: set[int] = set()
         ids = sorted(pending)
         for start in range(0, len(ids), BATCH):
-            for hold in session.scalars(select(Hold).where(Hold.id.in_(ids[start:start + BATCH]))):
+            batch = session.scalars(select(Hold).where(Hold.id.in_(ids[start:start + BATCH]))
+                                    .options(selectinload(Hold.history))).all()  # transitions append to it
+            for hold in batch:
                 title = titles.get(hold.title_id)
                 if title is None or title.hold_queue_version != staged_version[hold.title_id] \
                         or hold.status not in FILLABLE:
