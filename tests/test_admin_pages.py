@@ -73,7 +73,7 @@ def test_the_preferences_page_lists_every_preference_by_area_with_its_value(admi
     for area in ("Circulation", "Holds", "Privacy", "REST API"):
         assert f"<h2>{area}</h2>" in html
     assert 'value="Carrel Library"' in html
-    assert "changed" not in html  # nothing stored yet: every preference shows its default
+    assert "badge-changed" not in html  # nothing stored yet: every preference shows its default
 
 
 def test_setting_a_good_value_stores_it_answers_the_row_and_audits_it(admin, session):
