@@ -41,6 +41,7 @@ from app.models import (
     Library,
     Loan,
     LoginThrottle,
+    MessagingPreference,
     Patron,
     PatronList,
     SipInstitution,
@@ -189,6 +190,7 @@ VARIANTS = {
     ClosedDay: {"date": {"weekday": None}, "weekday": {"on_date": None, "weekday": 6}},
     AccountLine: {"debit": {"credit_type": None},
                   "credit": {"debit_type": None, "amount": Decimal("-7.250000")}},
+    MessagingPreference: {"patron": {"category_code": None}, "category": {"patron_id": None}},
 }
 MODELS = sorted((mapper.class_ for mapper in Base.registry.mappers), key=lambda cls: cls.__name__)
 CASES = [
