@@ -7,6 +7,8 @@ benchmark is just a new module. Benchmarks run in that order on one fresh databa
 find a seeded library of the chosen size."""
 from __future__ import annotations
 
+import argparse
+import statistics
 import sys
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -43,6 +45,29 @@ def benchmark(name: str) -> Callable[[BenchmarkFunction], BenchmarkFunction]:
 
 def format_figure(name: str, value: float, unit: str) -> str:
     return f"BENCH {name} {value:.1f} {unit}"
+
+
+def percentile(values: list[float], p: int) -> float:
+    """The p-th percentile (inclusive method); the value itself for one sample, NaN for none."""
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+def run_standalone(prog: str, doc: str, run_all: Callable[[Flask, Callable[[str], None]], Iterator[Figure]],
+                   argv: list[str] | None = None) -> int:
+    """A benchmark module run alone on an already seeded database (``--url``): its figures as
+    BENCH lines, the scheduler off."""
+    from app import create_app
+
+    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
+    parser.add_argument("--url", required=True, help="SQLAlchemy URL of a seeded database")
+    args = parser.parse_args(argv)
+    app = create_app({"DATABASE_URL": args.url, "ENV": "production", "SECRET_KEY": f"bench-{prog}",
+                      "RUN_SCHEDULER": False})
+    for figure in run_all(app, Context.log):
+        print(format_figure(*figure), flush=True)
+    return 0
 
 
 def load_benchmarks() -> None:

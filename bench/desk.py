@@ -25,7 +25,6 @@ import datetime as dt
 import http.client
 import random
 import re
-import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 from urllib.parse import urlencode
 
-from . import Context, Figure, benchmark
+from . import Context, Figure, benchmark, percentile
 from .search import SERVERS
 
 USERS = 20
@@ -65,11 +64,7 @@ class DeskFigures:
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
-    @staticmethod
-    def percentile(values: list[float], p: int) -> float:
-        if len(values) < 2:
-            return values[0] if values else float("nan")
-        return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+    percentile = staticmethod(percentile)
 
     def figures(self) -> list[Figure]:
         return [("desk_checkout_p95_ms", self.percentile(self.checkouts, 95), "ms"),

@@ -12,7 +12,6 @@ Registered as ``hold_queue``; or alone on a seeded database (it changes holds an
 bench database): ``python -m bench.hold_queue --url sqlite:///bench/.cache/bench-S.db``."""
 from __future__ import annotations
 
-import argparse
 import random
 import re
 import resource
@@ -23,7 +22,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import func, select
 
-from . import Context, Figure, benchmark
+from . import Context, Figure, benchmark, run_standalone
 
 UPDATE_SAMPLES = 200
 REPORT_ROWS = 5000  # the busiest library at L; smaller sizes are topped up with synthetic holds
@@ -135,18 +134,7 @@ def hold_queue_benchmark(ctx: Context) -> Iterator[Figure]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from app import create_app
-
-    from . import format_figure
-
-    parser = argparse.ArgumentParser(prog="python -m bench.hold_queue", description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True, help="SQLAlchemy URL of a seeded database")
-    args = parser.parse_args(argv)
-    app = create_app({"DATABASE_URL": args.url, "ENV": "production", "SECRET_KEY": "bench-hold-queue",
-                      "RUN_SCHEDULER": False})
-    for figure in run_all(app, Context.log):
-        print(format_figure(*figure), flush=True)
-    return 0
+    return run_standalone("python -m bench.hold_queue", __doc__, run_all, argv)
 
 
 if __name__ == "__main__":

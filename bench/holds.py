@@ -15,7 +15,6 @@ Registered as the ``holds`` benchmark; or run alone on an already seeded databas
 patrons and holds, and its last step changes the statuses of many holds: use a bench database."""
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import random
 import re
@@ -27,7 +26,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import func, insert, select
 
-from . import Context, Figure, benchmark
+from . import Context, Figure, benchmark, percentile, run_standalone
 
 PATRONS_PLACING = 50
 QUEUE_HOLDS = 500
@@ -43,7 +42,7 @@ CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
 def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[94]
+    return percentile(samples, 95)
 
 
 def _fresh_patrons(session, count: int, prefix: str) -> list[int]:
@@ -253,18 +252,7 @@ def holds_benchmark(ctx: Context) -> Iterator[Figure]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from app import create_app
-
-    from . import format_figure
-
-    parser = argparse.ArgumentParser(prog="python -m bench.holds", description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True, help="SQLAlchemy URL of a seeded database")
-    args = parser.parse_args(argv)
-    app = create_app({"DATABASE_URL": args.url, "ENV": "production", "SECRET_KEY": "bench-holds",
-                      "RUN_SCHEDULER": False})
-    for figure in run_all(app, Context.log):
-        print(format_figure(*figure), flush=True)
-    return 0
+    return run_standalone("python -m bench.holds", __doc__, run_all, argv)
 
 
 if __name__ == "__main__":

@@ -27,14 +27,13 @@ import datetime as dt
 import os
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from . import Context, Figure, benchmark
+from . import Context, Figure, benchmark, percentile
 
 KIOSKS = {"demo": 20, "S": 50, "M": 150, "L": 150}
 RATE = {"demo": 20.0, "S": 50.0, "M": 50.0, "L": 50.0}
@@ -78,11 +77,7 @@ class Figures:
     by_kind: dict[str, list[float]] = field(default_factory=dict)
     cpu_seconds: float = 0.0  # the listener's CPU time during the steady load
 
-    @staticmethod
-    def percentile(values: list[float], p: int) -> float:
-        if len(values) < 2:
-            return values[0] if values else float("nan")
-        return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+    percentile = staticmethod(percentile)
 
     def figures(self) -> list[Figure]:
         return [("sip2_p50_ms", self.percentile(self.latencies, 50), "ms"),
