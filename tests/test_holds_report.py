@@ -51,6 +51,22 @@ def test_the_report_lists_the_copy_to_pull_with_where_it_goes(client, session, m
     assert "Holds report" in client.get("/staff/holds/").get_data(as_text=True)
 
 
+def test_copies_without_a_shelving_location_are_listed_together(client, session, make):
+    title, *_ = scene(session, make)
+    other = make.title(title="Persuasion")
+    loose = [make.item(t, library="AAA", shelving_location=None) for t in (title, other, other)]
+    for t in (title, other, other):
+        holds.place_hold(session, make.patron(library="PIK"), t, None, channel="staff", pickup_library_code="PIK")
+    fill_title(session, title.id)
+    fill_title(session, other.id)
+    session.commit()
+    staff_client(client)
+    response = client.get("/staff/holds/report?library=AAA")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "No shelving location (" in page and "FIC (" in page
+    assert sum(item.barcode in page for item in loose) >= 2
+
+
 def test_the_csv_neutralises_formulas(client, session, make):
     title, item, _spare, hold = scene(session, make)
     staff_client(client)

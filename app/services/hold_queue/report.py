@@ -52,6 +52,11 @@ class PullRow:
     pickup_deadline: dt.date | None = None
 
     @property
+    def location(self) -> str:
+        """The shelving location to group by ("" for none: a copy may have none)."""
+        return self.shelving_location or ""
+
+    @property
     def long_waiting(self) -> bool:
         return self.status is HoldStatus.LONG_WAITING or (
             self.pickup_deadline is not None and self.pickup_deadline < clock.today())
