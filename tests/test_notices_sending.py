@@ -11,6 +11,7 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from app import clock
@@ -21,8 +22,6 @@ from app.services.mail import read_outbox
 from app.services.notices.fields import hold_context
 from app.services.notices.queueing import queue_notice
 from app.services.notices.sending import send_pending_notices
-
-aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 
 
 def free_port() -> int:
@@ -53,7 +52,7 @@ class Sink:
 def smtp():
     sink = Sink()
     port = free_port()
-    controller = aiosmtpd_controller.Controller(sink, hostname="127.0.0.1", port=port)
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     sink.port = port
     yield sink
