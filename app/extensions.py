@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from typing import Iterator
+import threading
+from typing import Any, Callable, Iterator
 
 from flask import Flask
 from flask_login import LoginManager
@@ -44,6 +45,18 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         _configure_sqlite(engine)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+_listen_lock = threading.Lock()
+
+
+def listen_to_every_session(*listeners: tuple[str, Callable[..., Any]]) -> None:
+    """Attach ``(event name, function)`` listeners to every ORM session, each once per process
+    however many apps ``create_app`` builds (tests build several)."""
+    with _listen_lock:
+        for name, function in listeners:
+            if not event.contains(Session, name, function):
+                event.listen(Session, name, function)
 
 
 class Database:

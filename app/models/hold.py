@@ -47,6 +47,12 @@ FOUND_STATUSES = frozenset({S.READY_TO_PULL, S.PULLED, S.IN_TRANSIT, S.LONG_WAIT
 del S
 
 
+def is_on_pickup_shelf(status: HoldStatus, copy_at: str | None, pickup_library_code: str) -> bool:
+    """A hold waits on the pickup shelf when pulled (or long waiting) and its copy, if known, is
+    at the pickup library."""
+    return status in (HoldStatus.PULLED, HoldStatus.LONG_WAITING) and copy_at in (None, pickup_library_code)
+
+
 class InvalidHoldTransition(Exception):
     """A status change the transition table does not allow."""
 
@@ -112,9 +118,8 @@ class Hold(TimestampMixin, Base):
     @property
     def is_waiting(self) -> bool:
         """On the pickup shelf (pulled at the pickup library, or long waiting)."""
-        return self.status in (HoldStatus.PULLED, HoldStatus.LONG_WAITING) and (
-            self.allocated_item is None or self.allocated_item.holding_library_code == self.pickup_library_code
-        )
+        copy_at = None if self.allocated_item is None else self.allocated_item.holding_library_code
+        return is_on_pickup_shelf(self.status, copy_at, self.pickup_library_code)
 
     @property
     def is_item_level(self) -> bool:

@@ -34,11 +34,11 @@ import weakref
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import Connection, Engine, event, or_, select, update
+from sqlalchemy import Connection, Engine, or_, select, update
 from sqlalchemy.orm import Session, scoped_session
 
 from app import clock
-from app.extensions import _write_intent
+from app.extensions import _write_intent, listen_to_every_session
 from app.models import Patron, SystemPreference
 from app.services.settings import ACTIVITY_TRIGGERS, definition, get_preference
 
@@ -119,7 +119,6 @@ class ActivityTracker:
 
 default_tracker = ActivityTracker()
 _listeners_installed = False
-_install_lock = threading.Lock()
 
 
 def activity_stats() -> ActivityStats:
@@ -187,13 +186,9 @@ def _enabled_triggers(target: Session | Engine) -> frozenset[str]:
 
 def _install_listeners() -> None:
     global _listeners_installed
-    if _listeners_installed:
-        return
-    with _install_lock:
-        if not _listeners_installed:
-            event.listen(Session, "after_commit", _after_commit)
-            event.listen(Session, "after_transaction_end", _after_transaction_end)
-            _listeners_installed = True
+    if not _listeners_installed:  # the hot path: a flag, not the lock
+        listen_to_every_session(("after_commit", _after_commit), ("after_transaction_end", _after_transaction_end))
+        _listeners_installed = True
 
 
 def _after_commit(session: Session) -> None:

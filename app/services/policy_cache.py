@@ -24,16 +24,16 @@ parse and memoise on the snapshot (``memo``); nothing here knows what a preferen
 means."""
 from __future__ import annotations
 
-import threading
 import uuid
 import weakref
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from sqlalchemy import Connection, Engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from app.extensions import listen_to_every_session
 from app.models import CirculationRule, PolicyGeneration, SystemPreference
 
 POLICY_MODELS = (SystemPreference, CirculationRule)
@@ -57,8 +57,6 @@ class PolicySnapshot:
 
 
 _process_copies: "weakref.WeakKeyDictionary[Engine, PolicySnapshot]" = weakref.WeakKeyDictionary()
-_install_lock = threading.Lock()
-_installed = False
 
 
 def policy_snapshot(session: Session) -> PolicySnapshot:
@@ -101,15 +99,9 @@ def forget_process_copies() -> None:
 def install() -> None:
     """Listen to every session for policy edits and transaction ends (once per process; called
     by ``create_app``, before any unit of work could edit the policy)."""
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        event.listen(Session, "before_flush", _note_policy_rows)
-        event.listen(Session, "after_flush", _bump_after_flush)
-        event.listen(Session, "do_orm_execute", _bump_on_bulk_statement)
-        event.listen(Session, "after_transaction_end", _forget_at_transaction_end)
-        _installed = True
+    listen_to_every_session(("before_flush", _note_policy_rows), ("after_flush", _bump_after_flush),
+                            ("do_orm_execute", _bump_on_bulk_statement),
+                            ("after_transaction_end", _forget_at_transaction_end))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,12 +9,12 @@ title's allocations are recomputed (``fill_title``) in that same transaction, wh
 before its commit."""
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from app.extensions import listen_to_every_session
 from app.models import Hold, Item, ItemTransfer, Loan
 from app.services.settings import get_preference
 
@@ -24,8 +24,6 @@ ITEM_FIELDS = ("holding_library_code", "home_library_code", "lost", "withdrawn",
                "not_for_loan", "item_type_code", "enumchron", "title_id")
 HOLD_FIELDS = ("status", "pickup_library_code", "queue_key", "lowest_priority", "item_id", "volume",
                "item_type_code", "not_needed_after", "allocated_item_id", "title_id")
-_installed = False
-_install_lock = threading.Lock()
 
 
 def mark_title(session: Session, title_id: int | None) -> None:
@@ -109,11 +107,5 @@ def _forget(session: Session, transaction) -> None:
 
 def install() -> None:
     """Listen to every session (once per process; called by ``create_app``)."""
-    global _installed
-    with _install_lock:
-        if _installed:
-            return
-        event.listen(Session, "before_flush", _note_changes)
-        event.listen(Session, "before_commit", _before_commit)
-        event.listen(Session, "after_transaction_end", _forget)
-        _installed = True
+    listen_to_every_session(("before_flush", _note_changes), ("before_commit", _before_commit),
+                            ("after_transaction_end", _forget))

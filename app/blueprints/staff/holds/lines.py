@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from app.models import Hold, HoldStatus, Item, Library, Patron
-from app.models.hold import FOUND_STATUSES, LIVE_STATUSES
+from app.models.hold import FOUND_STATUSES, LIVE_STATUSES, is_on_pickup_shelf
 from app.services.holds import scopes
 
 
@@ -52,8 +52,7 @@ class QueueLine:
     @property
     def is_waiting(self) -> bool:
         """As ``Hold.is_waiting``: on the pickup shelf (its copy, if known, is at the pickup library)."""
-        return self.status in (HoldStatus.PULLED, HoldStatus.LONG_WAITING) and (
-            self.allocated_holding_library_code in (None, self.pickup_library.code))
+        return is_on_pickup_shelf(self.status, self.allocated_holding_library_code, self.pickup_library.code)
 
 
 def queue_lines(session: Session, title_id: int, *, offset: int = 0, limit: int | None = None) -> list[QueueLine]:
