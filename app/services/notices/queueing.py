@@ -3,10 +3,11 @@ queue in the event's own transaction (nothing leaves before the commit: the send
 committed rows). An event is told once: its dedupe key is unique."""
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any, Iterable
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -42,21 +43,30 @@ def render_notice(session: Session, code: str, patron: Patron, library: Library 
         return render(default_template(code), values)
 
 
+@functools.lru_cache(maxsize=None)
+def _choice_statement(with_kind: bool, with_dedupe: bool) -> Select:
+    """The statement of ``_patron_choice_and_told``, built once per shape (building it is a
+    good part of its cost): its values are bound parameters."""
+    mp = MessagingPreference
+    kind = bindparam("message_name")
+    columns: list[Any] = [Patron]
+    if with_kind:
+        columns += [select(mp.email).where(mp.patron_id == Patron.id, mp.message_name == kind).scalar_subquery(),
+                    select(mp.email).where(mp.category_code == Patron.category_code, mp.message_name == kind)
+                    .scalar_subquery()]
+    if with_dedupe:
+        columns.append(exists().where(Notice.dedupe_key == bindparam("dedupe_key")))
+    return select(*columns).where(Patron.id == bindparam("patron_id"))
+
+
 def _patron_choice_and_told(session: Session, patron_id: int, message_name: str | None,
                             dedupe_key: str | None) -> tuple[Patron, bool, bool]:
     """The patron, whether they want this kind of message by email (their own choice, else their
     category's, else the default) and whether this event was already told: one statement of
     unique-index lookups, since it runs inside the transaction that waits on it."""
-    mp = MessagingPreference
-    columns: list[Any] = [Patron]
-    if message_name:
-        columns += [select(mp.email).where(mp.patron_id == Patron.id, mp.message_name == message_name)
-                    .scalar_subquery(),
-                    select(mp.email).where(mp.category_code == Patron.category_code, mp.message_name == message_name)
-                    .scalar_subquery()]
-    if dedupe_key is not None:
-        columns.append(exists().where(Notice.dedupe_key == dedupe_key))
-    row = session.execute(select(*columns).where(Patron.id == patron_id)).one()
+    statement = _choice_statement(bool(message_name), dedupe_key is not None)
+    row = session.execute(statement, {"patron_id": patron_id, "message_name": message_name,
+                                      "dedupe_key": dedupe_key}).one()
     told = bool(row[-1]) if dedupe_key is not None else False
     if not message_name:
         return row[0], True, told
