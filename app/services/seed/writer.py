@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from typing import Any, Callable
 
-from sqlalchemy import JSON, Date, Numeric, Table, insert
+from sqlalchemy import JSON, Date, Numeric, Table, insert, text
 from sqlalchemy.orm import Session
 
 from app.models import Base
@@ -128,8 +128,13 @@ class BulkWriter:
         self._pending: dict[Table, list[dict]] = {}
         self._buffered = 0
         self._order = {table: i for i, table in enumerate(Base.metadata.sorted_tables)}
-        fast = session.get_bind().dialect.name in ("sqlite", "postgresql")
-        self._raw = _RawInserter(session) if fast else None
+        dialect = session.get_bind().dialect.name
+        self._raw = _RawInserter(session) if dialect in ("sqlite", "postgresql") else None
+        # PostgreSQL plans its foreign-key checks once per connection: planned against a table
+        # it believes empty, each check scans the whole parent table, and loading grows
+        # quadratic (M took over half an hour). Statistics refreshed whenever a table has
+        # doubled keep those plans on the primary key index.
+        self._analyzed_at: dict[Table, int] | None = {} if dialect == "postgresql" else None
 
     def add(self, table: Table, row: dict) -> None:
         rows = self._pending.get(table)
@@ -156,9 +161,20 @@ class BulkWriter:
                 self.session.execute(insert(table), rows)
             self.counts[table.name] += len(rows)
         self._pending.clear()
+        self._refresh_statistics()
         self._buffered = 0
         if self.checkpoint is not None:
             self.checkpoint()
+
+
+    def _refresh_statistics(self) -> None:
+        if self._analyzed_at is None:
+            return
+        for table in self._order:
+            written = self.counts[table.name]
+            if written and written >= 2 * self._analyzed_at.get(table, 0):
+                self.session.execute(text(f"ANALYZE {self._raw.quote(table.name)}"))
+                self._analyzed_at[table] = written
 
 
 class Progress:
