@@ -370,3 +370,23 @@ def test_a_saved_template_reaches_other_processes_and_a_rolled_back_one_never_do
             save_template(editing, "WELCOME", "PIK", subject="Hello", body_text="x", body_html=None, actor=None)
         with db.unit_of_work(write=True) as other:
             assert template_for(other, "WELCOME", "PIK").subject == "Hello"
+
+
+def test_a_notice_queued_first_in_its_transaction_uses_the_template_saved_in_the_meantime(app, make, session):
+    """Queuing reads the policy token inside its own patron lookup: a template saved by another
+    transaction after this process cached the policy is still the one used."""
+    from app.extensions import db
+    from app.models import Library
+    make.library("PIK")
+    patron_id = make.patron(library="PIK", email="genly@example.org").id
+    session.commit()
+    with app.app_context():
+        def queue_welcome() -> str:
+            with db.unit_of_work(write=True) as work:
+                notice = notices.queue_notice(work, "WELCOME", patron_id, work.get(Library, "PIK"), {})
+                return notice.subject
+        assert queue_welcome() == "Welcome to Library PIK"  # the shipped template, now cached
+        with db.unit_of_work(write=True) as editing:
+            save_template(editing, "WELCOME", "PIK", subject="Hello from the branch", body_text="x", body_html=None,
+                          actor=None)
+        assert queue_welcome() == "Hello from the branch"

@@ -59,15 +59,21 @@ class PolicySnapshot:
 _process_copies: "weakref.WeakKeyDictionary[Engine, PolicySnapshot]" = weakref.WeakKeyDictionary()
 
 
-def policy_snapshot(session: Session) -> PolicySnapshot:
-    """The policy this unit of work sees (see the module docstring for when it is read)."""
+TOKEN_QUERY = select(PolicyGeneration.token).where(PolicyGeneration.id == 1)
+
+
+def policy_snapshot(session: Session, *, token: str | None = None) -> PolicySnapshot:
+    """The policy this unit of work sees (see the module docstring for when it is read).
+    ``token``: the generation token, when the caller read it in a statement of its own (see
+    ``token_needed``), which saves the lookup."""
     snapshot = session.info.get(_SNAPSHOT)
     if snapshot is not None:
         return snapshot
     if session.info.get(_EDITED):
         snapshot = _read(session, token=None)
     else:
-        token = session.scalar(select(PolicyGeneration.token).where(PolicyGeneration.id == 1))
+        if token is None:
+            token = session.scalar(TOKEN_QUERY)
         engine = _engine_of(session)
         snapshot = _process_copies.get(engine)
         if snapshot is None or snapshot.token != token:
@@ -75,6 +81,13 @@ def policy_snapshot(session: Session) -> PolicySnapshot:
             _process_copies[engine] = snapshot
     session.info[_SNAPSHOT] = snapshot
     return snapshot
+
+
+def token_needed(session: Session) -> bool:
+    """Whether this unit of work has yet to read the token: a caller about to send a statement
+    anyway may carry ``TOKEN_QUERY.scalar_subquery()`` in it and pass the value to
+    ``policy_snapshot`` (one round trip fewer for a short transaction on a server database)."""
+    return _SNAPSHOT not in session.info and not session.info.get(_EDITED)
 
 
 def bump_generation(connection: Connection) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.models import Hold, Library, Loan, MessagingPreference, Notice, NoticeChannel, NoticeLoan, NoticeStatus, Patron
+from app.services import policy_cache
 
 from .events import MESSAGE_KINDS_BY_NAME, event
 from .fields import hold_context, library_fields, loans_context, patron_fields
@@ -44,9 +45,10 @@ def render_notice(session: Session, code: str, patron: Patron, library: Library 
 
 
 @functools.lru_cache(maxsize=None)
-def _choice_statement(with_kind: bool, with_dedupe: bool) -> Select:
+def _choice_statement(with_kind: bool, with_dedupe: bool, with_token: bool) -> Select:
     """The statement of ``_patron_choice_and_told``, built once per shape (building it is a
-    good part of its cost): its values are bound parameters."""
+    good part of its cost): its values are bound parameters. ``with_token`` adds the policy
+    generation token the template lookup needs, when the transaction has not read it yet."""
     mp = MessagingPreference
     kind = bindparam("message_name")
     columns: list[Any] = [Patron]
@@ -56,6 +58,8 @@ def _choice_statement(with_kind: bool, with_dedupe: bool) -> Select:
                     .scalar_subquery()]
     if with_dedupe:
         columns.append(exists().where(Notice.dedupe_key == bindparam("dedupe_key")))
+    if with_token:
+        columns.append(policy_cache.TOKEN_QUERY.scalar_subquery())
     return select(*columns).where(Patron.id == bindparam("patron_id"))
 
 
@@ -64,9 +68,13 @@ def _patron_choice_and_told(session: Session, patron_id: int, message_name: str 
     """The patron, whether they want this kind of message by email (their own choice, else their
     category's, else the default) and whether this event was already told: one statement of
     unique-index lookups, since it runs inside the transaction that waits on it."""
-    statement = _choice_statement(bool(message_name), dedupe_key is not None)
+    with_token = policy_cache.token_needed(session)
+    statement = _choice_statement(bool(message_name), dedupe_key is not None, with_token)
     row = session.execute(statement, {"patron_id": patron_id, "message_name": message_name,
                                       "dedupe_key": dedupe_key}).one()
+    if with_token:
+        policy_cache.policy_snapshot(session, token=row[-1])
+        row = row[:-1]
     told = bool(row[-1]) if dedupe_key is not None else False
     if not message_name:
         return row[0], True, told
