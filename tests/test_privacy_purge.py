@@ -27,6 +27,9 @@ from app.models import (
     Loan,
     LoanHistory,
     LoginThrottle,
+    Notice,
+    NoticeChannel,
+    NoticeStatus,
     Patron,
     PatronAttribute,
     PatronImportJob,
@@ -223,6 +226,9 @@ def test_a_purge_erases_every_copy_of_personal_data(make, session):
     ])
     session.flush()
     session.add(ApiToken(token_hash="t" * 64, client_id="leaving-app", expires_at=NOW))
+    session.add(Notice(patron_id=patron.id, event="WELCOME", channel=NoticeChannel.EMAIL, to_address="l@example.org",
+                       subject="Welcome, Leaving", body_text="Dear Leaving", status=NoticeStatus.SENT, attempts=1,
+                       queued_at=LONG_AGO, next_attempt_at=LONG_AGO))
     kiosk = SipAccount(login="k", password_hash="x", institution_id="CPL", library_code="CPL")
     session.add_all([SipInstitution(id="CPL", name="Centerville"), kiosk,
                      PatronImportJob(file_name="old.csv", options={}, status=ImportJobStatus.DONE, created_at=LONG_AGO,
@@ -277,6 +283,7 @@ def test_a_purge_erases_every_copy_of_personal_data(make, session):
     report = session.scalars(select(AuditEntry).where(AuditEntry.action == "PURGE")).one()
     assert report.info["purged"] == 1 and report.info["loans_anonymised"] == 1
     assert report.info["live_holds_deleted"] == 1 and report.info["holds_anonymised"] == 1
+    assert report.info["notices_deleted"] == 1 and session.scalar(select(func.count()).select_from(Notice)) == 0
     assert "23529000123456" not in str(report.info) and "leaving" not in str(report.info).lower()
 
 

@@ -9,6 +9,7 @@ What erasing a patron means here (nothing is copied to a "deleted patrons" table
 - loan history and finished holds stay for statistics, anonymised (patron NULL, hold notes
   cleared); account lines stay, anonymised (patron NULL, note cleared; their balance is zero);
 - live holds are deleted (their history with them) under the titles' queue locks;
+- the notices sent or queued to them (their rendered text names them) are deleted and counted;
 - lists the patron owned, list entries, restrictions, extended attributes, permissions, API
   clients and their tokens, the login throttle of the account are deleted;
 - pending offline operations naming their card number lose the card number; SIP2 answers kept
@@ -39,6 +40,7 @@ from app.models import (
     ImportJobStatus,
     LoanHistory,
     LoginThrottle,
+    Notice,
     Patron,
     PatronImportJob,
     PatronList,
@@ -188,6 +190,7 @@ def erase_patrons(session: Session, patron_ids: list[int]) -> Counter:
     audit = AuditEntry.__table__
     run("audit_entries_scrubbed", update(audit).where(audit.c.object_type == "patron",
                                                       audit.c.object_id.in_([str(i) for i in ids])).values(object_id=None))
+    run("notices_deleted", delete(Notice.__table__).where(Notice.__table__.c.patron_id.in_(ids)))
     run("patrons", delete(Patron.__table__).where(Patron.__table__.c.id.in_(ids)))
     session.expire_all()  # the ORM may hold some of those rows
     return counts
