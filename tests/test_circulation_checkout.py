@@ -190,6 +190,41 @@ def test_the_patrons_own_queued_hold_does_not_ask_for_confirmation(desk):
     assert desk.check_out().ok
 
 
+def test_a_copy_waiting_for_another_patron_is_refused_even_with_others_queued_behind(desk):
+    desk.hold(desk.make.patron(surname="Queued"), queue_key=1)
+    desk.hold(desk.make.patron(surname="Waiting"), status=HoldStatus.PULLED, allocated=desk.item, queue_key=2)
+    outcome = desk.check_out(confirmed=[Code.ON_HOLD_FOR_ANOTHER_PATRON])
+    assert not outcome.ok and outcome.codes == [Code.WAITING_FOR_ANOTHER_PATRON]
+    assert "Waiting" in outcome.blocks[0].text
+
+
+def test_the_patrons_own_hold_on_the_copy_asks_nothing_about_holds_queued_behind(desk):
+    waiting = desk.hold(desk.patron, status=HoldStatus.PULLED, allocated=desk.item, queue_key=2)
+    desk.hold(desk.make.patron(surname="Queued"), queue_key=1)
+    outcome = desk.check_out()
+    assert outcome.ok and outcome.codes == [Code.HOLD_FILLED] and waiting.status is HoldStatus.FILLED
+
+    other_copy = desk.make.item(desk.item.title)
+    desk.hold(desk.patron, status=HoldStatus.READY_TO_PULL, allocated=other_copy, queue_key=3)
+    assert desk.check_out(item=other_copy).ok
+
+
+def test_a_copy_allocated_to_another_patron_names_that_patron_not_the_queue(desk):
+    desk.hold(desk.make.patron(surname="Queued"), queue_key=1)
+    desk.hold(desk.make.patron(surname="Allocated"), status=HoldStatus.READY_TO_PULL, allocated=desk.item, queue_key=2)
+    outcome = desk.check_out()
+    assert outcome.needs_confirmation and [m.code for m in outcome.confirmations] == [Code.ON_HOLD_FOR_ANOTHER_PATRON]
+    assert "Allocated" in outcome.confirmations[0].text
+
+
+def test_the_confirmation_names_the_first_patron_in_the_queue(desk):
+    desk.hold(desk.make.patron(surname="Second"), queue_key=5)
+    desk.hold(desk.make.patron(surname="First"), queue_key=2)
+    outcome = desk.check_out()
+    assert [m.code for m in outcome.confirmations] == [Code.ON_HOLD_FOR_ANOTHER_PATRON]
+    assert "First" in outcome.confirmations[0].text
+
+
 def test_a_hold_limited_to_another_item_type_or_copy_asks_nothing(desk):
     other_copy = desk.make.item(desk.item.title)
     desk.hold(desk.make.patron(), item=other_copy, item_id=other_copy.id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -46,24 +46,37 @@ def find_hold_for_checked_in_item(session: Session, item: Item, library_code: st
                      pickup_library_code=hold.pickup_library_code, transfer_to=transfer_to)
 
 
-def holds_item_could_fill(item: Item, *, excluding_patron_id: int | None = None, on: dt.date | None = None):
-    """Queued holds on the item's title that this copy could fill, in queue order."""
+def _could_fill(item: Item, excluding_patron_id: int | None, on: dt.date | None):
+    """The conditions of ``holds_item_could_fill``, as one SQL expression."""
     day = on or clock.today()
-    stmt = select(Hold).where(
+    conditions = [
         Hold.title_id == item.title_id,
         Hold.status == HoldStatus.QUEUED,
         or_(Hold.item_id.is_(None), Hold.item_id == item.id),
         or_(Hold.allocated_item_id.is_(None), Hold.allocated_item_id == item.id),
         or_(Hold.item_type_code.is_(None), Hold.item_type_code == item.item_type_code),
         or_(Hold.not_needed_after.is_(None), Hold.not_needed_after >= day),
-    )
-    if item.enumchron is None:
-        stmt = stmt.where(Hold.volume.is_(None))
-    else:
-        stmt = stmt.where(or_(Hold.volume.is_(None), Hold.volume == item.enumchron))
+        Hold.volume.is_(None) if item.enumchron is None else or_(Hold.volume.is_(None), Hold.volume == item.enumchron),
+    ]
     if excluding_patron_id is not None:
-        stmt = stmt.where(or_(Hold.patron_id.is_(None), Hold.patron_id != excluding_patron_id))
-    return stmt.order_by(Hold.queue_key, Hold.id)
+        conditions.append(or_(Hold.patron_id.is_(None), Hold.patron_id != excluding_patron_id))
+    return and_(*conditions)
+
+
+def holds_item_could_fill(item: Item, *, excluding_patron_id: int | None = None, on: dt.date | None = None):
+    """Queued holds on the item's title that this copy could fill, in queue order."""
+    return select(Hold).where(_could_fill(item, excluding_patron_id, on)).order_by(Hold.queue_key, Hold.id)
+
+
+def hold_in_the_way_of_checkout(session: Session, item: Item, patron_id: int) -> Hold | None:
+    """The one hold a checkout of ``item`` to this patron must reckon with, in one statement:
+    the hold the item waits on the shelf for (anyone's), else the hold it is allocated to
+    (anyone's), else the first queued hold of another patron this copy could fill."""
+    rank = case((Hold.status.in_(WAITING_STATUSES), 0), (Hold.status.in_(ALLOCATED_STATUSES), 1), else_=2)
+    on_this_copy = and_(Hold.allocated_item_id == item.id, Hold.status.in_(WAITING_STATUSES + ALLOCATED_STATUSES))
+    return session.scalar(
+        select(Hold).where(or_(on_this_copy, _could_fill(item, patron_id, None)))
+        .order_by(rank, case((Hold.status == HoldStatus.QUEUED, Hold.queue_key)), Hold.id).limit(1))
 
 
 def holds_blocking_renewal(session: Session, loan: Loan) -> bool:

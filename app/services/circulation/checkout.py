@@ -13,11 +13,11 @@ from app.models import Hold, Item, Library, Loan, Patron
 from app.services.activity import record_activity
 from app.services.audit import record_audit
 from app.services.holds_hooks import (
-    allocated_hold_for_item,
+    ALLOCATED_STATUSES,
+    WAITING_STATUSES,
     fill_hold_at_checkout,
-    holds_item_could_fill,
+    hold_in_the_way_of_checkout,
     release_allocation,
-    waiting_hold_for_item,
 )
 
 from .checkin import close_loan
@@ -43,24 +43,23 @@ def _hold_patron_name(hold: Hold) -> str:
 
 def _check_holds(session: Session, patron: Patron, item: Item, outcome: CheckOutOutcome) -> tuple[Hold | None, Hold | None]:
     """Returns (the patron's own waiting hold to fill, another patron's allocated hold to release)."""
-    waiting = waiting_hold_for_item(session, item)
-    if waiting is not None:
-        if waiting.patron_id == patron.id:
-            return waiting, None
-        outcome.block(Code.WAITING_FOR_ANOTHER_PATRON, patron_name=_hold_patron_name(waiting),
-                      library=waiting.pickup_library.name)
+    hold = hold_in_the_way_of_checkout(session, item, patron.id)
+    if hold is None:
         return None, None
-    allocated = allocated_hold_for_item(session, item)
-    if allocated is not None:
-        if allocated.patron_id != patron.id:
-            outcome.confirm(Code.ON_HOLD_FOR_ANOTHER_PATRON, patron_name=_hold_patron_name(allocated),
-                            library=allocated.pickup_library.name)
-            return None, allocated
+    if hold.status in WAITING_STATUSES:
+        if hold.patron_id == patron.id:
+            return hold, None
+        outcome.block(Code.WAITING_FOR_ANOTHER_PATRON, patron_name=_hold_patron_name(hold),
+                      library=hold.pickup_library.name)
         return None, None
-    queued = session.scalar(holds_item_could_fill(item, excluding_patron_id=patron.id).limit(1))
-    if queued is not None:
-        outcome.confirm(Code.ON_HOLD_FOR_ANOTHER_PATRON, patron_name=_hold_patron_name(queued),
-                        library=queued.pickup_library.name)
+    if hold.status in ALLOCATED_STATUSES:
+        if hold.patron_id == patron.id:
+            return None, None
+        outcome.confirm(Code.ON_HOLD_FOR_ANOTHER_PATRON, patron_name=_hold_patron_name(hold),
+                        library=hold.pickup_library.name)
+        return None, hold
+    outcome.confirm(Code.ON_HOLD_FOR_ANOTHER_PATRON, patron_name=_hold_patron_name(hold),
+                    library=hold.pickup_library.name)
     return None, None
 
 
