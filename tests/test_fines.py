@@ -6,10 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import clock
-from app.models import AccountLine, AccountOffset, ClosedDay, CreditType, DebitType
+from app.extensions import db
+from app.models import AccountLine, AccountOffset, ClosedDay, CreditType, DebitType, Patron
 from app.services import fines
 
 from .test_circulation_fixtures import MONDAY, Desk, day, desk, end_of, frozen  # noqa: F401
@@ -167,3 +168,35 @@ def test_a_fee_of_another_patron_cannot_be_chosen(desk):
     _fees(desk, "1.00")
     with pytest.raises(fines.FeeRefused):
         fines.write_off_fees(desk.session, desk.patron, desk.librarian, debit_ids=[foreign.id])
+
+
+def test_the_balance_follows_every_change_of_the_account_within_one_unit_of_work(desk):
+    _fees(desk, "2.00")
+    assert fines.balance(desk.session, desk.patron) == Decimal("2.00")
+    fines.pay_fees(desk.session, desk.patron, "0.50", "cash", desk.librarian)
+    assert fines.balance(desk.session, desk.patron) == Decimal("1.50")
+    desk.session.add(AccountLine(patron_id=desk.patron.id, debit_type=DebitType.MANUAL, amount=Decimal("1"),
+                                 amount_outstanding=Decimal("1"), description="Not flushed yet"))
+    assert fines.balance(desk.session, desk.patron) == Decimal("2.50")
+    desk.session.execute(update(AccountLine).where(AccountLine.patron_id == desk.patron.id).values(amount_outstanding=0))
+    assert fines.balance(desk.session, desk.patron) == 0
+
+
+def test_a_fee_charged_in_a_savepoint_that_rolls_back_is_not_owed(desk):
+    _fees(desk, "1.00")
+    with pytest.raises(RuntimeError):
+        with desk.session.begin_nested():
+            fines.add_manual_fee(desk.session, desk.patron, "4.00", desk.librarian, description="Undone")
+            assert fines.balance(desk.session, desk.patron) == Decimal("5.00")
+            raise RuntimeError("the action failed after charging")
+    assert fines.balance(desk.session, desk.patron) == Decimal("1.00")
+
+
+def test_a_payment_committed_elsewhere_is_seen_by_the_next_transaction(desk):
+    _fees(desk, "3.00")
+    desk.session.commit()
+    assert fines.balance(desk.session, desk.patron) == Decimal("3.00")
+    desk.session.commit()
+    with db.unit_of_work() as other:
+        fines.pay_fees(other, other.get(Patron, desk.patron.id), "3.00", "cash", None)
+    assert fines.balance(desk.session, desk.patron) == 0

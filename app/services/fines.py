@@ -12,9 +12,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Iterable
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session, scoped_session
 
 from app import clock
+from app.extensions import listen_to_every_session
 from app.models import AccountLine, AccountOffset, CreditType, DebitType, Item, Loan, Patron
 from app.models.base import ZERO
 from app.services.audit import record_audit
@@ -49,11 +50,60 @@ def money(value: Decimal | None) -> str:
 # --- reading the account ----------------------------------------------------------------------
 
 def balance(session: Session, patron: Patron | int) -> Decimal:
-    """What the patron owes: outstanding debits less unapplied credits."""
+    """What the patron owes: outstanding debits less unapplied credits.
+
+    Read once per transaction and patron (a checkout needs it for the standing, the summary and
+    the new row's renewal check), and forgotten whenever it could change: a flush or a bulk
+    statement touching account lines, the end of the transaction, the end of the savepoint it
+    was read in. So it is always what the query would answer."""
+    _install_listeners()
+    if isinstance(session, scoped_session):
+        session = session()  # the request's own session: its info and transactions
     patron_id = patron if isinstance(patron, int) else patron.id
-    total = session.scalar(select(func.coalesce(func.sum(AccountLine.amount_outstanding), 0))
-                           .where(AccountLine.patron_id == patron_id))
-    return Decimal(total or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+    if session.autoflush:
+        session.flush()  # as the query's autoflush would: pending account lines count
+    known: dict[int, tuple[Decimal, object]] = session.info.setdefault(_BALANCES, {})
+    if patron_id not in known:
+        total = session.scalar(select(func.coalesce(func.sum(AccountLine.amount_outstanding), 0))
+                               .where(AccountLine.patron_id == patron_id))
+        known[patron_id] = (Decimal(total or 0).quantize(CENT, rounding=ROUND_HALF_UP),
+                            session.get_nested_transaction())
+    return known[patron_id][0]
+
+
+# session.info: patron id -> (balance, the savepoint it was read in or None) for this transaction
+_BALANCES = "carrel_fines_balances"
+_listeners_installed = False
+
+
+def _install_listeners() -> None:
+    global _listeners_installed
+    if not _listeners_installed:  # the hot path: a flag, not the lock
+        listen_to_every_session(("before_flush", _forget_on_flush), ("do_orm_execute", _forget_on_bulk_statement),
+                                ("after_transaction_end", _forget_at_transaction_end))
+        _listeners_installed = True
+
+
+def _forget_on_flush(session: Session, _flush_context, _instances) -> None:
+    if session.info.get(_BALANCES) and any(
+            isinstance(row, AccountLine) for rows in (session.new, session.dirty, session.deleted) for row in rows):
+        session.info.pop(_BALANCES)
+
+
+def _forget_on_bulk_statement(state: ORMExecuteState) -> None:
+    if (state.is_insert or state.is_update or state.is_delete) and state.session.info.get(_BALANCES):
+        state.session.info.pop(_BALANCES)  # whatever the table: a cascade or a trigger may reach the account
+
+
+def _forget_at_transaction_end(session: Session, transaction) -> None:
+    known = session.info.get(_BALANCES)
+    if not known:
+        return
+    if transaction.parent is None:
+        session.info.pop(_BALANCES)
+    elif transaction.nested:  # a savepoint rolled back takes with it what was read inside it
+        for patron_id in [p for p, (_value, savepoint) in known.items() if savepoint is transaction]:
+            del known[patron_id]
 
 
 def account_lines(patron: Patron):
