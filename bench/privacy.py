@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import re
 import statistics
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
@@ -45,7 +47,7 @@ class Kiosk:
     barcodes: list[str]
     checkouts: list[float] = field(default_factory=list)
     checkins: list[float] = field(default_factory=list)
-    refused: int = 0
+    refusals: list[tuple[int, str]] = field(default_factory=list)  # (checkout number, the kiosk's screen message)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -64,11 +66,18 @@ class Kiosk:
             reply = dispatcher.handle(connection, f"11NN{now}{' ' * 18}AO{INSTITUTION}|AA{card}|AB{barcode}|AC|AD{PIN}|".encode())
             self.checkouts.append((time.perf_counter() - started) * 1000)
             if not (reply.data or b"").startswith(b"121"):
-                self.refused += 1
+                screen = re.search(rb"\|AF([^|]*)", reply.data or b"")
+                self.refusals.append((len(self.checkouts) - 1, screen.group(1).decode(errors="replace") if screen else "?"))
             started = time.perf_counter()
             dispatcher.handle(connection, f"09N{now}{now}APBENCH|AO{INSTITUTION}|AB{barcode}|AC|".encode())
             self.checkins.append((time.perf_counter() - started) * 1000)
             self.stop.wait(0.05)
+
+
+def _refusals(kiosk: Kiosk, start: int, end: int | None = None) -> str:
+    """How many checkouts the kiosk saw refused between two checkout numbers, and why."""
+    reasons = Counter(reason for n, reason in kiosk.refusals if n >= start and (end is None or n < end))
+    return f"{sum(reasons.values())} refused" + (f" ({', '.join(f'{r}: {c}' for r, c in reasons.most_common())})" if reasons else "")
 
 
 def _kiosk_setup(app, count: int = 200) -> tuple[list[str], list[str]]:
@@ -175,10 +184,10 @@ def measure(app, *, share: float = SHARE, batch_size: int = BATCH_SIZE, pause: f
         f"  {run.purged:,} of {patrons:,} patrons purged (dry run said {summary.would_purge:,}) in {run.batches} batches "
         f"of at most {batch_size} (each sized to last about {TARGET_BATCH_SECONDS} s), {run.purged / seconds:.0f} patrons/s; {dict(run.counts)}",
         f"  kiosk during the purge: {len(during)} checkouts, p50 {_p(during, 0.5):.1f} ms, p95 {_p(during, 0.95):.1f} ms, "
-        f"max {max(during, default=0):.1f} ms, {kiosk.refused} refused; check-ins p99 {_p(kiosk.checkins[warm:], 0.99):.1f} ms"
+        f"max {max(during, default=0):.1f} ms, {_refusals(kiosk, warm)}; check-ins p99 {_p(kiosk.checkins[warm:], 0.99):.1f} ms"
         f" (targets <= {TARGET_SECONDS:.0f} s, p99 <= {TARGET_P99_MS:.0f} ms)",
         f"  the same kiosk for {baseline:.0f} s before the purge: {len(quiet)} checkouts, p50 {_p(quiet, 0.5):.1f} ms, "
-        f"p95 {_p(quiet, 0.95):.1f} ms, p99 {_p(quiet, 0.99):.1f} ms",
+        f"p95 {_p(quiet, 0.95):.1f} ms, p99 {_p(quiet, 0.99):.1f} ms, {_refusals(kiosk, quiet_from, warm)}",
     ]
 
 
