@@ -7,13 +7,14 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import delete, event
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.extensions import db, make_engine
-from app.models import ALL, AccountLine, DebitType, Item, Patron
+from app.models import ALL, AccountLine, ClosedDay, DebitType, Item, Patron
 from app.services import policy_cache
+from app.services.calendar import LibraryCalendar
 from app.services.circulation import check_out
 from app.services.rules import delete_rule_row, effective_rule, set_rule
 from app.services.settings import get_preference, set_preference
@@ -159,3 +160,65 @@ def test_the_first_edit_of_a_new_database_creates_the_generation(app, make, sess
     with db.unit_of_work() as uow:
         set_preference(uow, "LibraryName", "Riverside", actor_id=None)
     assert _read_preference("LibraryName") == "Riverside"
+
+
+def _closed_on(day: dt.date, library: str = "CPL") -> bool:
+    with db.unit_of_work(write=False) as uow:
+        return LibraryCalendar(uow, library).is_closed(day)
+
+
+def test_a_closed_day_added_or_removed_anywhere_applies_to_the_next_unit_of_work(app, make, session):
+    make.library("CPL")
+    session.commit()
+    christmas = dt.date(2026, 12, 25)
+    assert not _closed_on(christmas)  # this process now holds a copy
+    with db.unit_of_work() as uow:
+        uow.add(ClosedDay(library_code="CPL", on_date=christmas, description="Christmas"))
+    assert _closed_on(christmas)
+
+    other_process = make_engine(app.config["DATABASE_URL"])
+    try:
+        with other_process.connect() as connection:
+            with Session(bind=connection) as other:
+                other.add(ClosedDay(library_code="CPL", weekday=christmas.weekday() - 1))  # Thursdays too
+                other.execute(delete(ClosedDay).where(ClosedDay.on_date == christmas))
+                other.commit()
+    finally:
+        other_process.dispose()
+    assert _closed_on(christmas - dt.timedelta(days=1)) and not _closed_on(christmas)
+
+
+def test_a_closed_day_added_in_a_transaction_that_rolls_back_never_applies(app, make, session):
+    make.library("CPL")
+    session.commit()
+    day = dt.date(2026, 5, 1)
+    with pytest.raises(RuntimeError):
+        with db.unit_of_work() as uow:
+            uow.add(ClosedDay(library_code="CPL", on_date=day))
+            assert LibraryCalendar(uow, "CPL").is_closed(day)  # its own edit, before it is flushed
+            raise RuntimeError("the request failed after the edit")
+    assert not _closed_on(day)
+
+
+def test_a_due_date_across_closed_days_reads_no_calendar_from_the_database(app, make, session):
+    make.library("CPL")
+    make.category("PT")
+    make.item_type("BK")
+    patron, item = make.patron(), make.item()
+    session.add(ClosedDay(library_code="CPL", weekday=6))
+    session.commit()
+    _closed_on(dt.date(2026, 3, 1))  # the process copy is made here
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with db.unit_of_work() as uow:
+            lent = check_out(uow, uow.get(Patron, patron.id), uow.get(Item, item.id), "CPL", None,
+                             checked_out_at=dt.datetime(2026, 3, 2, 10, tzinfo=dt.timezone.utc)).loan
+            assert clock.local(lent.due_at).date() == dt.date(2026, 3, 18)  # 14 open days: two Sundays skipped
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert not [s for s in statements if "closed_days" in s]

@@ -23,8 +23,8 @@ class SystemPreference(Base):
 
 class PolicyGeneration(Base):
     """One row whose token changes, in the same transaction, with every edit of the system
-    preferences or the circulation rules: processes compare it to the token their cached copy
-    of those tables was read under (``app.services.policy_cache``)."""
+    preferences, the circulation rules or the closed days: processes compare it to the token
+    their cached copy of those tables was read under (``app.services.policy_cache``)."""
 
     __tablename__ = "policy_generation"
 

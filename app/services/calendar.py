@@ -1,28 +1,40 @@
 """Library calendars: which days a library is closed, the next open day, open days between two
 dates. Closed days are single dates or weekly weekdays (``ClosedDay``); a library with none is
-open every day."""
+open every day. They are read from the policy cache (``app.services.policy_cache``): a due date
+or a fine costs no query, and an edit of a closed day is seen by the next unit of work."""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import ClosedDay
+from app.services.policy_cache import policy_snapshot
 
 # A calendar that closes every day would send a search on forever; give up after a year.
 SEARCH_LIMIT_DAYS = 366
 
 
+def _closed(session: Session, library_code: str) -> tuple[frozenset[dt.date], frozenset[int]]:
+    """The library's closed dates and closed weekdays, parsed once per policy snapshot."""
+    if session.autoflush:
+        session.flush()  # as a query would: closed days added in this unit of work count
+    snapshot = policy_snapshot(session)
+    key = ("closed_days", library_code)
+    closed = snapshot.memo.get(key)
+    if closed is None:
+        rows = snapshot.closed_days.get(library_code, ())
+        closed = snapshot.memo[key] = (frozenset(on for on, _weekday in rows if on is not None),
+                                       frozenset(weekday for _on, weekday in rows if weekday is not None))
+    return closed
+
+
 class LibraryCalendar:
-    """One library's closed days, read once and asked many times (due dates walk day by day)."""
+    """One library's closed days, asked many times (due dates walk day by day)."""
 
     def __init__(self, session: Session, library_code: str | None):
         self.library_code = library_code
-        rows = [] if library_code is None else session.scalars(
-            select(ClosedDay).where(ClosedDay.library_code == library_code)).all()
-        self._dates = {r.on_date for r in rows if r.on_date is not None}
-        self._weekdays = {r.weekday for r in rows if r.weekday is not None}
+        self._dates, self._weekdays = (frozenset(), frozenset()) if library_code is None else _closed(
+            session, library_code)
 
     def is_closed(self, day: dt.date) -> bool:
         return day in self._dates or day.weekday() in self._weekdays

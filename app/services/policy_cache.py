@@ -1,17 +1,19 @@
-"""The library's policy (system preferences and the circulation rules matrix) cached per process,
-never served stale.
+"""The library's policy (system preferences, the circulation rules matrix and the libraries'
+closed days) cached per process, never served stale.
 
 Why this shape. A checkout reads a dozen preferences and the rules cascade three or four times;
-read from the database each time, that was a third of a SIP2 transaction's statements. A cache
-per request cannot span requests, and a plain process cache would go stale when an admin edits
-the policy in another process (another web worker, the SIP2 worker, another machine). So:
+read from the database each time, that was a third of a SIP2 transaction's statements (and every
+due date read its library's closed days again). A cache per request cannot span requests, and a
+plain process cache would go stale when an admin edits the policy in another process (another
+web worker, the SIP2 worker, another machine). So:
 
-- Every edit of either table changes the token of the one-row table ``policy_generation`` in the
-  edit's own transaction. Session events do it (ORM adds, changes and deletes of preference and
-  rule rows, and bulk UPDATE/DELETE/INSERT statements on their tables), so no edit path can
-  forget it; the token is random, so two edits in two processes are never mistaken for one.
+- Every edit of any of these tables changes the token of the one-row table ``policy_generation``
+  in the edit's own transaction. Session events do it (ORM adds, changes and deletes of
+  preference, rule and closed-day rows, and bulk UPDATE/DELETE/INSERT statements on their
+  tables), so no edit path can forget it; the token is random, so two edits in two processes are
+  never mistaken for one.
 - A unit of work reads the token once (a primary-key lookup), on its first policy read. The same
-  token as the process's copy: the copy is used; otherwise the two tables are read again (a few
+  token as the process's copy: the copy is used; otherwise the tables are read again (a few
   hundred small rows) and become the process's copy. The snapshot stays in ``session.info`` until
   the transaction ends, so one transaction sees one consistent policy and the next one sees every
   edit committed before it started.
@@ -24,6 +26,7 @@ parse and memoise on the snapshot (``memo``); nothing here knows what a preferen
 means."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 import weakref
 from dataclasses import dataclass, field
@@ -34,25 +37,28 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.extensions import listen_to_every_session
-from app.models import CirculationRule, PolicyGeneration, SystemPreference
+from app.models import CirculationRule, ClosedDay, PolicyGeneration, SystemPreference
 
-POLICY_MODELS = (SystemPreference, CirculationRule)
+POLICY_MODELS = (SystemPreference, CirculationRule, ClosedDay)
 POLICY_TABLES = frozenset(model.__table__ for model in POLICY_MODELS)
 _SNAPSHOT = "carrel_policy_snapshot"  # session.info keys
 _EDITED = "carrel_policy_edited"  # this transaction changed the policy: read it from the database
 _PENDING = "carrel_policy_pending"  # a flush under way carries policy rows
 
 Cell = tuple[str, str, str]
+ClosedDayRow = tuple[dt.date | None, int | None]  # (on_date, weekday): one of them set
 
 
 @dataclass(frozen=True)
 class PolicySnapshot:
     """The stored policy as text: preferences by name, rules by (library, category, item type)
-    cell then by name. ``memo`` holds what services derived from it (typed values, cascades)."""
+    cell then by name, closed days by library. ``memo`` holds what services derived from it
+    (typed values, cascades, calendars)."""
 
     token: str | None
     preferences: Mapping[str, str]
     rules: Mapping[Cell, Mapping[str, str]]
+    closed_days: Mapping[str, tuple[ClosedDayRow, ...]] = field(default_factory=dict)
     memo: dict[Any, Any] = field(default_factory=dict, compare=False)
 
 
@@ -133,7 +139,11 @@ def _read(session: Session, token: str | None) -> PolicySnapshot:
             CirculationRule.library_code, CirculationRule.category_code, CirculationRule.item_type_code,
             CirculationRule.rule_name, CirculationRule.rule_value)):
         rules.setdefault((library, category, item_type), {})[name] = value
-    return PolicySnapshot(token, preferences, rules)
+    closed: dict[str, list[ClosedDayRow]] = {}
+    for library, on_date, weekday in session.execute(
+            select(ClosedDay.library_code, ClosedDay.on_date, ClosedDay.weekday)):
+        closed.setdefault(library, []).append((on_date, weekday))
+    return PolicySnapshot(token, preferences, rules, {library: tuple(rows) for library, rows in closed.items()})
 
 
 def _edited(session: Session) -> None:
