@@ -166,11 +166,12 @@ class Ils:
 
 
 def screen_messages(outcome: Outcome | None, *extra: str | None) -> list[tuple[str, str | None]]:
-    """AF fields: the outcome's messages (blocks and confirmations first), then ``extra``."""
+    """AF fields: the outcome's messages as a patron may read them (blocks and confirmations
+    first; never another patron's name: the kiosk screen faces the public), then ``extra``."""
     texts: list[str] = []
     if outcome is not None:
         ordered = outcome.blocks + outcome.confirmations + outcome.alerts
-        texts.extend(message.text for message in ordered)
+        texts.extend(message.patron_text for message in ordered)
     texts.extend(text for text in extra if text)
     return [("AF", text) for text in dict.fromkeys(texts)]
 

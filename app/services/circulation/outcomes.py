@@ -103,6 +103,18 @@ MESSAGES: dict[Code, str] = {
 }
 
 
+# What a patron-facing screen (a self-check kiosk) says instead, for the messages that name
+# another patron: the person at the kiosk must not learn who else borrowed or wants the book.
+PATRON_FACING: dict[Code, str] = {
+    Code.ON_LOAN_TO_ANOTHER_PATRON: "The item is on loan to another patron.",
+    Code.WAITING_FOR_ANOTHER_PATRON: "The item is waiting for another patron.",
+    Code.ON_HOLD_FOR_ANOTHER_PATRON: "The item is on hold for another patron.",
+    Code.PREVIOUS_LOAN_CHECKED_IN: "The item was checked in from its previous loan first.",
+    Code.HOLD_FOUND: "Thank you: this item is wanted by another patron.",
+    Code.HOLD_FOUND_TRANSFER: "Thank you: this item is wanted by another patron.",
+}
+
+
 @dataclass(frozen=True)
 class Message:
     code: Code
@@ -115,6 +127,11 @@ class Message:
             return MESSAGES[self.code].format(**self.data)
         except (KeyError, IndexError):
             return MESSAGES[self.code].split("{")[0].rstrip(" :(") + "."
+
+    @property
+    def patron_text(self) -> str:
+        """The text for a screen the patron reads: never another patron's name."""
+        return PATRON_FACING.get(self.code) or self.text
 
 
 @dataclass
