@@ -14,7 +14,7 @@ from app.services.holds_hooks import find_hold_for_checked_in_item
 from app.services.rules import effective_rules
 from app.services.settings import get_preference
 
-from .checks import library_code_of, lock_row, open_loan_for_item
+from .checks import library_code_of, lock_item, open_loan_for_item
 from .due_dates import control_library, loan_rules
 from .outcomes import CheckInOutcome, Code
 from .queries import open_transfer
@@ -120,7 +120,7 @@ def check_in(session: Session, item: Item | None, library: Library | str, actor:
     at = returned_at or clock.now()
     outcome.returned_at = at
     library_code = library_code_of(library)
-    item = lock_row(session, Item, item.id)
+    item = lock_item(session, item.id)
     outcome.item = item
     loan = open_loan_for_item(session, item, lock=True)
     lent_from = item.holding_library_code

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Collection
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app import clock
 from app.models import Hold, Item, Library, Loan, Patron
@@ -27,6 +27,7 @@ from .checks import (
     check_loan_limit,
     check_patron_standing,
     library_code_of,
+    lock_item,
     lock_row,
     open_loan_for_item,
 )
@@ -105,8 +106,8 @@ def check_out(session: Session, patron: Patron | None, item: Item | None, librar
     on = clock.local(at).date()
     library_code = library_code_of(library)
     agreed = _agreed_codes(confirmed)
-    patron = outcome.patron = lock_row(session, Patron, patron.id)
-    item = outcome.item = lock_row(session, Item, item.id)
+    patron = outcome.patron = lock_row(session, Patron, patron.id, joinedload(Patron.restrictions))
+    item = outcome.item = lock_item(session, item.id)
     current = open_loan_for_item(session, item, lock=True)
     if current is not None and current.patron_id == patron.id:
         return _renew_instead(session, current, actor, at, asked=renew or Code.ALREADY_ON_LOAN_TO_PATRON in agreed,

@@ -6,7 +6,8 @@ import datetime as dt
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from app import clock
 from app.models import Item, Library, Loan, Patron
@@ -25,19 +26,25 @@ def library_code_of(library: Library | str) -> str:
     return library if isinstance(library, str) else library.code
 
 
-def lock_row(session: Session, model: type[Row], row_id: int) -> Row:
+def lock_row(session: Session, model: type[Row], row_id: int, *options: ORMOption) -> Row:
     """Re-read a row under SELECT ... FOR UPDATE (PostgreSQL, MariaDB): concurrent boundaries
     touching the same patron or item wait here. SQLite writers are already serialised by
-    BEGIN IMMEDIATE."""
-    stmt = (select(model).where(model.id == row_id).with_for_update(of=model)
+    BEGIN IMMEDIATE. ``options`` load what the caller will need with it (only the row is locked)."""
+    stmt = (select(model).where(model.id == row_id).options(*options).with_for_update(of=model)
             .execution_options(populate_existing=True))
-    return session.scalars(stmt).one()
+    return session.scalars(stmt).unique().one()
+
+
+def lock_item(session: Session, item_id: int) -> Item:
+    """The item under its row lock, with its title (every answer to a scan names it)."""
+    return lock_row(session, Item, item_id, joinedload(Item.title))
 
 
 def open_loan_for_item(session: Session, item: Item, *, lock: bool = False) -> Loan | None:
-    stmt = select(Loan).where(Loan.item_id == item.id)
+    """The item's loan, if any, with its patron (``lock``: the loan row locked, not the patron)."""
+    stmt = select(Loan).where(Loan.item_id == item.id).options(joinedload(Loan.patron))
     if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        stmt = stmt.with_for_update(of=Loan).execution_options(populate_existing=True)
     return session.scalar(stmt)
 
 

@@ -11,13 +11,13 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import Item, Loan, Patron
+from app.models import Loan, Patron
 from app.services import fines
 from app.services.activity import record_activity
 from app.services.holds_hooks import holds_blocking_renewal
 
 from .checkin import fine_policy
-from .checks import check_patron_standing, lock_row
+from .checks import check_patron_standing, lock_item
 from .due_dates import control_library, due_date_after, loan_rules
 from .outcomes import Code, RenewalOutcome
 
@@ -54,7 +54,7 @@ def renew_loan(session: Session, loan: Loan, actor: Patron | None, *, renewed_at
     """Renew the loan if the rules allow (``no_block``: whatever they say, for offline
     renewals), returning the new due date or the refusals."""
     at = renewed_at or clock.now()
-    lock_row(session, Item, loan.item_id)
+    item = lock_item(session, loan.item_id)  # with its title, which the answer names
     session.refresh(loan)
     outcome = renewal_refusals(session, loan, at=at)
     if outcome.blocks:
@@ -62,7 +62,7 @@ def renew_loan(session: Session, loan: Loan, actor: Patron | None, *, renewed_at
             return outcome
         outcome.set_aside()
     if loan.is_overdue(at):
-        policy = fine_policy(session, loan, loan.patron, loan.item)
+        policy = fine_policy(session, loan, loan.patron, item)
         if policy is not None:
             outcome.fine, calculation = fines.charge_overdue_fine(
                 session, loan, at, policy, library_code=loan.library_code, actor=actor, status="renewed")
@@ -72,7 +72,7 @@ def renew_loan(session: Session, loan: Loan, actor: Patron | None, *, renewed_at
     loan.due_at = renewed_due_at(session, loan, at)
     loan.renewals_count += 1
     loan.last_renewed_at = at
-    loan.item.renewals_count += 1
+    item.renewals_count += 1
     session.flush()
     outcome.renewed, outcome.due_at = True, loan.due_at
     outcome.alert(Code.RENEWED, due=clock.local(loan.due_at).date().isoformat())
