@@ -2,13 +2,16 @@
 client: htmx requests get the rows they changed, plain form posts get whole pages."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+from typing import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app import clock
+from app.extensions import db
 from app.models import AccountLine, CreditType, HoldStatus, Loan, LoanHistory
 from app.services import fines
 
@@ -87,6 +90,15 @@ def test_scanning_an_item_adds_a_row_with_its_due_date(staff_browser, desk, sess
     assert 'id="checkout-form"' in html and 'hx-swap-oob="true"' in html  # a fresh scan form
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(Loan)) == 1
+
+
+def test_after_a_scan_the_summary_counts_loans_and_overdue_loans(staff_browser, desk, session):
+    desk.check_out()
+    desk.make.item(barcode="39999000000002")
+    session.commit()
+    with clock.freeze(MONDAY + dt.timedelta(days=20)):
+        html = _html(_checkout(staff_browser, desk, "39999000000002"))
+    assert re.search(r'id="loan-count">2<', html) and re.search(r"<dt>Overdue</dt><dd>1</dd>", html)
 
 
 def test_a_refused_item_shows_why_without_an_override(staff_browser, desk, session):
@@ -298,3 +310,71 @@ def test_patron_staff_without_circulate_see_no_loan_buttons(client, desk, sessio
     html = _html(client.get(f"/staff/patrons/{desk.patron.id}"))
     assert "The Left Hand of Darkness" in html and ">Renew<" not in html and ">Check in<" not in html
     assert client.get("/staff/circulation/").status_code == 403
+
+
+# --- one transaction per scan ------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _engine_log() -> Iterator[list[str]]:
+    """The statements the app sends during the block, with "COMMIT" where each commit happened."""
+    log: list[str] = []
+
+    def statement(_conn, _cursor, text, *_args) -> None:
+        log.append(text)
+
+    def commit(_conn) -> None:
+        log.append("COMMIT")
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    event.listen(db.engine, "commit", commit)
+    try:
+        yield log
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+        event.remove(db.engine, "commit", commit)
+
+
+def _scan_out(browser, desk, htmx=True):
+    return lambda: _checkout(browser, desk, "39999000000001", htmx=htmx)
+
+
+def _scan_refused(browser, desk):
+    desk.item.withdrawn = True
+    return lambda: _checkout(browser, desk, "39999000000001")
+
+
+def _scan_in(browser, desk, htmx=True):
+    desk.check_out()
+    return lambda: browser.post("/staff/circulation/checkin", {"barcode": "39999000000001"}, htmx=htmx)
+
+
+def _row_action(action: str, where: str):
+    def prepare(browser, desk):
+        loan = desk.check_out().loan
+        return lambda: browser.post(f"/staff/circulation/loans/{loan.id}/{action}", {"context": where})
+    return prepare
+
+
+SCANS = {
+    "check-out": _scan_out,
+    "check-out, whole page": lambda browser, desk: _scan_out(browser, desk, htmx=False),
+    "check-out refused": _scan_refused,
+    "check-in page": _scan_in,
+    "check-in page, whole page": lambda browser, desk: _scan_in(browser, desk, htmx=False),
+    "renew from a row": _row_action("renew", "desk"),
+    "check in from a row": _row_action("checkin", "desk"),
+    "check in on the patron page": _row_action("checkin", "patron"),
+}
+
+
+@pytest.mark.parametrize("prepare", SCANS.values(), ids=SCANS.keys())
+def test_a_desk_answer_is_rendered_after_its_one_commit_without_another_transaction(staff_browser, desk, session,
+                                                                                   prepare):
+    """A page that loaded more after its commit would hold a connection "idle in transaction"
+    (PostgreSQL) or the write lock (SQLite) while its template renders."""
+    request = prepare(staff_browser, desk)
+    session.commit()
+    with _engine_log() as log:
+        response = request()
+    assert response.status_code == 200
+    assert log.count("COMMIT") == 1 and log[-1] == "COMMIT", log[log.index("COMMIT"):]

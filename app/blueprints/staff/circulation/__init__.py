@@ -24,6 +24,14 @@ def desk_library() -> str:
     return current_user.library_code
 
 
+def commit_then_render(template: str, **context) -> str:
+    """End the unit of work, then render a context gathered before the commit: nothing loads
+    lazily while the page renders, so no transaction is left open (PostgreSQL: "idle in
+    transaction"; SQLite: a write lock) for the time a template takes."""
+    db.session.commit()
+    return render_template(template, **context)
+
+
 @bp.get("/")
 @staff_required("circulate")
 def desk():
@@ -65,14 +73,12 @@ def check_out_item(patron_id: int):
     outcome = circulation.check_out(db.session, patron, circulation.find_item(db.session, barcode), desk_library(),
                                     current_user, confirmed=request.form.getlist("confirm"),
                                     renew=form.renew.data, barcode=barcode, channel="desk")
-    db.session.commit()
+    row = loan_row(outcome.loan, outcome.messages, fresh=True) if outcome.ok else None
     if is_htmx():
-        return render_template("staff/circulation/_checkout_result.html", outcome=outcome, error=None,
-                               row=loan_row(outcome.loan, outcome.messages, fresh=True) if outcome.ok else None,
-                               **summary_context(patron))
-    return render_template("staff/circulation/desk.html", card="", matches=[], latest=outcome,
-                           latest_row=loan_row(outcome.loan, outcome.messages, fresh=True) if outcome.ok else None,
-                           **panel_context(patron, exclude_loan=outcome.loan))
+        return commit_then_render("staff/circulation/_checkout_result.html", outcome=outcome, error=None, row=row,
+                                  **summary_context(patron))
+    return commit_then_render("staff/circulation/desk.html", card="", matches=[], latest=outcome, latest_row=row,
+                              **panel_context(patron, exclude_loan=outcome.loan))
 
 
 def _back_to(where: str, patron_id: int):
@@ -102,10 +108,10 @@ def renew(loan_id: int):
     if loan is None:
         return _loan_gone(form)
     outcome = circulation.renew_loan(db.session, loan, current_user)
-    db.session.commit()
     if is_htmx():
-        return render_template("staff/circulation/_loan_result.html", row=loan_row(loan, outcome.messages, fresh=True),
-                               where=form.where, **_refreshed(loan.patron, form.where))
+        return commit_then_render("staff/circulation/_loan_result.html", row=loan_row(loan, outcome.messages, fresh=True),
+                                  where=form.where, **_refreshed(loan.patron, form.where))
+    db.session.commit()
     flash(" ".join(m.text for m in outcome.messages), "success" if outcome.renewed else "error")
     return _back_to(form.where, loan.patron_id)
 
@@ -120,10 +126,10 @@ def check_in_loan(loan_id: int):
         return _loan_gone(form)
     patron, item = loan.patron, loan.item
     outcome = circulation.check_in(db.session, item, desk_library(), current_user)
-    db.session.commit()
     if is_htmx():
-        return render_template("staff/circulation/_returned_row.html", outcome=outcome, where=form.where,
-                               **_refreshed(patron, form.where))
+        return commit_then_render("staff/circulation/_returned_row.html", outcome=outcome, where=form.where,
+                                  **_refreshed(patron, form.where))
+    db.session.commit()
     flash(f"Checked in {item.barcode}. " + " ".join(m.text for m in outcome.alerts), "success")
     return _back_to(form.where, patron.id)
 

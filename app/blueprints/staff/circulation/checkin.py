@@ -12,7 +12,7 @@ from app.services.holds_hooks import allocated_hold_for_item, waiting_hold_for_i
 
 from ...access import staff_required
 from ...htmx import is_htmx
-from . import bp, desk_library
+from . import bp, commit_then_render, desk_library
 from .forms import BarcodeForm
 
 
@@ -37,10 +37,9 @@ def check_in_item():
     barcode = form.barcode.data.strip()
     outcome = circulation.check_in(db.session, circulation.find_item(db.session, barcode), desk_library(),
                                    current_user, barcode=barcode)
-    db.session.commit()
     if is_htmx():
-        return render_template("staff/circulation/_checkin_row.html", outcome=outcome, error=None)
-    return render_template("staff/circulation/checkin.html", outcomes=[outcome], error=None, library=library)
+        return commit_then_render("staff/circulation/_checkin_row.html", outcome=outcome, error=None)
+    return commit_then_render("staff/circulation/checkin.html", outcomes=[outcome], error=None, library=library)
 
 
 @bp.get("/slip/<int:item_id>")

@@ -2,11 +2,12 @@
 the reasons each cannot be renewed now, holds, the account balance and the patron's standing."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
 from app import clock
@@ -48,21 +49,32 @@ def _loans(patron: Patron) -> list[Loan]:
 def _holds(patron: Patron) -> list[Hold]:
     return list(db.session.scalars(
         select(Hold).where(Hold.patron_id == patron.id, Hold.status.in_(LIVE_STATUSES))
-        .options(joinedload(Hold.title), joinedload(Hold.pickup_library)).order_by(Hold.placed_at, Hold.id)))
+        .options(joinedload(Hold.title), joinedload(Hold.pickup_library), joinedload(Hold.allocated_item))
+        .order_by(Hold.placed_at, Hold.id)))
+
+
+def _loan_counts(patron: Patron, now: dt.datetime) -> tuple[int, int]:
+    """How many loans the patron has, and how many of them are overdue, without loading them."""
+    total, overdue = db.session.execute(
+        select(func.count(), func.count(case((Loan.due_at < now, 1)))).where(Loan.patron_id == patron.id)).one()
+    return total, overdue
 
 
 def summary_context(patron: Patron, loans: list[Loan] | None = None, holds: list[Hold] | None = None) -> dict[str, Any]:
     """The patron summary (standing, counts, balance): shown in the panel and refreshed
     out of band after every scan."""
-    loans = _loans(patron) if loans is None else loans
-    holds = _holds(patron) if holds is None else holds
     now = clock.now()
+    if loans is None:
+        loan_count, overdue_count = _loan_counts(patron, now)
+    else:
+        loan_count, overdue_count = len(loans), sum(1 for loan in loans if loan.due_at < now)
+    holds = _holds(patron) if holds is None else holds
     balance: Decimal = fines.balance(db.session, patron)
     return {
         "patron": patron,
         "standing": circulation.patron_standing(db.session, patron),
-        "loan_count": len(loans),
-        "overdue_count": sum(1 for loan in loans if loan.due_at < now),
+        "loan_count": loan_count,
+        "overdue_count": overdue_count,
         "waiting_count": sum(1 for hold in holds if hold.is_waiting),
         "hold_count": len(holds),
         "balance": balance,
