@@ -151,3 +151,25 @@ def test_after_any_events_each_title_equals_a_full_rebuild(make, session, app, e
         result = rebuild_hold_queue(carrel_db.unit_of_work)
     assert result.changed == 0
     assert snapshot(session, title.id) == maintained
+
+
+def test_the_rebuild_records_each_hold_it_fills_or_sends_back_in_its_history(make, session, app):
+    setup_libraries(session, make, realtime=False)
+    item = make.item(library="PIK")
+    first = holds.place_hold(session, make.patron(library="PIK"), item.title, None, channel="staff",
+                             pickup_library_code="PIK")
+    session.commit()
+    with app.app_context():
+        rebuild_hold_queue(carrel_db.unit_of_work)
+    session.refresh(first)
+    assert (first.history[-1].from_status, first.history[-1].to_status, first.history[-1].reason) == (
+        HoldStatus.QUEUED, HoldStatus.READY_TO_PULL, "copy chosen")
+    item.lost = 1  # nobody noticed until the next rebuild
+    session.commit()
+    with app.app_context():
+        result = rebuild_hold_queue(carrel_db.unit_of_work)
+    session.refresh(first)
+    assert result.changed == 1
+    assert (first.status, first.allocated_item_id, first.unfilled_reason) == (
+        HoldStatus.QUEUED, None, "no_copy_available")
+    assert (first.history[-1].from_status, first.history[-1].to_status) == (HoldStatus.READY_TO_PULL, HoldStatus.QUEUED)

@@ -101,25 +101,46 @@ def free_items(session: Session, title_ids: list[int]) -> dict[int, list[Item]]:
     return by_title
 
 
+@dataclass(frozen=True)
+class PlannedState:
+    """Where a plan takes a hold: its columns after the plan, and the status change to record
+    (``transition_reason`` is None when the status stays)."""
+
+    status: HoldStatus
+    allocated_item_id: int | None
+    source_library_code: str | None
+    unfilled_reason: str | None
+    transition_reason: str | None
+
+
+def planned_state(status: HoldStatus, allocated_item_id: int | None, source_library_code: str | None,
+                  allocation: Allocation) -> PlannedState:
+    """What ``allocation`` makes of a fillable hold now in this state (pure: the per-title update
+    applies it to the hold, the full rebuild's swap writes it set-based)."""
+    if allocation.item_id is None:
+        if status is HoldStatus.READY_TO_PULL:
+            return PlannedState(HoldStatus.QUEUED, None, None, allocation.unfilled_reason,
+                                "queue rearranged: no copy now")
+        return PlannedState(status, allocated_item_id, source_library_code, allocation.unfilled_reason, None)
+    if status is HoldStatus.QUEUED:
+        return PlannedState(HoldStatus.READY_TO_PULL, allocation.item_id, allocation.source_library_code, None,
+                            allocation.note)
+    if allocated_item_id != allocation.item_id:
+        return PlannedState(status, allocation.item_id, allocation.source_library_code, None, None)
+    return PlannedState(status, allocated_item_id, source_library_code, None, None)
+
+
 def apply_allocation(hold: Hold, allocation: Allocation, *, actor_id: int | None, at: dt.datetime) -> bool:
     """Bring ``hold`` to what the plan says; True when it was newly given a copy."""
-    if allocation.item_id is None:
-        if hold.status is HoldStatus.READY_TO_PULL:
-            hold.transition(HoldStatus.QUEUED, actor_id=actor_id, reason="queue rearranged: no copy now", at=at)
-            hold.allocated_item_id = None
-            hold.source_library_code = None
-        hold.unfilled_reason = allocation.unfilled_reason
-        return False
-    hold.unfilled_reason = None
-    if hold.status is HoldStatus.QUEUED:
-        hold.transition(HoldStatus.READY_TO_PULL, actor_id=actor_id, reason=allocation.note, at=at)
-        hold.allocated_item_id = allocation.item_id
-        hold.source_library_code = allocation.source_library_code
-        return True
-    if hold.allocated_item_id != allocation.item_id:
-        hold.allocated_item_id = allocation.item_id
-        hold.source_library_code = allocation.source_library_code
-    return False
+    state = planned_state(hold.status, hold.allocated_item_id, hold.source_library_code, allocation)
+    newly = hold.status is HoldStatus.QUEUED and state.status is HoldStatus.READY_TO_PULL
+    if state.status is not hold.status:
+        hold.transition(state.status, actor_id=actor_id, reason=state.transition_reason, at=at)
+    if (hold.allocated_item_id, hold.source_library_code) != (state.allocated_item_id, state.source_library_code):
+        hold.allocated_item_id = state.allocated_item_id
+        hold.source_library_code = state.source_library_code
+    hold.unfilled_reason = state.unfilled_reason
+    return newly
 
 
 def differs(status: HoldStatus, allocated_item_id: int | None, unfilled_reason: str | None,

@@ -12,19 +12,19 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app import clock
-from app.models import Hold, HoldQueueStaging, Title
-from app.models.hold import LIVE_STATUSES
+from app.models import Hold, HoldHistory, HoldQueueStaging, Title
+from app.models.hold import LIVE_STATUSES, TRANSITIONS, InvalidHoldTransition
 from app.services.holds.queue import lock_titles, queue_changed
 from app.services.holds.scopes import QUEUE_ORDER
 
 from . import maintenance
 from .costs import CostMatrix, load_matrix
 from .filling import Filler
-from .planning import FILLABLE, Allocation, apply_allocation, differs, free_items, plan_title
+from .planning import FILLABLE, Allocation, differs, free_items, plan_title, planned_state
 
 BATCH = 1000
 Unit = Callable[[], contextlib.AbstractContextManager[Session]]
@@ -64,8 +64,8 @@ def stage_titles(session: Session, title_ids: list[int], *, matrix: CostMatrix |
             rows.append({"hold_id": allocation.hold_id, "title_id": title_id, "title_version": versions[title_id],
                          "item_id": allocation.item_id, "source_library_code": allocation.source_library_code,
                          "note": allocation.note, "unfilled_reason": allocation.unfilled_reason})
-    if rows:
-        session.execute(insert(HoldQueueStaging), rows)
+    if rows:  # Core, every key in every row: one executemany (the ORM's bulk insert splits by missing keys)
+        session.execute(insert(HoldQueueStaging.__table__), rows)
     session.expunge_all()  # a batch's objects are not needed by the next
     return len(rows)
 
@@ -97,25 +97,53 @@ def swap_staged_plan(session: Session, *, at: dt.datetime | None = None) -> tupl
         moved: set[int] = set()
         ids = sorted(pending)
         for start in range(0, len(ids), BATCH):
-            batch = session.scalars(select(Hold).where(Hold.id.in_(ids[start:start + BATCH]))
-                                    .options(selectinload(Hold.history))).all()  # transitions append to it
-            for hold in batch:
-                title = titles.get(hold.title_id)
-                if title is None or title.hold_queue_version != staged_version[hold.title_id] \
-                        or hold.status not in FILLABLE:
-                    stale.add(hold.title_id)
+            current = session.execute(select(Hold.id, Hold.title_id, Hold.status, Hold.allocated_item_id,
+                                             Hold.source_library_code)
+                                      .where(Hold.id.in_(ids[start:start + BATCH]))).all()  # read under the locks
+            updates, history = [], []
+            for hold_id, title_id, status, allocated_item_id, source_library_code in current:
+                title = titles.get(title_id)
+                if title is None or title.hold_queue_version != staged_version[title_id] or status not in FILLABLE:
+                    stale.add(title_id)
                     continue
-                before = (hold.status, hold.allocated_item_id)
-                apply_allocation(hold, pending[hold.id], actor_id=None, at=at)
+                state = planned_state(status, allocated_item_id, source_library_code, pending[hold_id])
+                if state.status is not status:
+                    if state.status not in TRANSITIONS[status]:
+                        raise InvalidHoldTransition(hold_id, status, state.status)
+                    history.append({"hold_id": hold_id, "at": at, "actor_id": None, "from_status": status,
+                                    "to_status": state.status, "reason": state.transition_reason})
+                updates.append({"b_id": hold_id, "b_status": state.status, "b_item": state.allocated_item_id,
+                                "b_source": state.source_library_code, "b_reason": state.unfilled_reason,
+                                "b_at": at})
                 changed += 1
-                if before != (hold.status, hold.allocated_item_id):
-                    moved.add(hold.title_id)
-            session.flush()
+                if (status, allocated_item_id) != (state.status, state.allocated_item_id):
+                    moved.add(title_id)
+            _write_states(session, updates, history)
         for title_id in sorted(moved):
             queue_changed(titles[title_id])
     session.execute(delete(HoldQueueStaging))
     session.flush()
     return changed, len(stale)
+
+
+_UPDATE_HOLD = (update(Hold.__table__).where(Hold.__table__.c.id == bindparam("b_id"))
+                .values(status=bindparam("b_status"), allocated_item_id=bindparam("b_item"),
+                        source_library_code=bindparam("b_source"), unfilled_reason=bindparam("b_reason"),
+                        updated_at=bindparam("b_at")))
+
+
+def _write_states(session: Session, updates: list[dict], history: list[dict]) -> None:
+    """The swap's writes, set-based: one executemany for the holds, one for their history (the
+    rows a transition would record). Hold objects this session already holds are expired."""
+    if not updates:
+        return
+    session.execute(_UPDATE_HOLD, updates)
+    if history:
+        session.execute(insert(HoldHistory.__table__), history)
+    written = {row["b_id"] for row in updates}
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Hold) and obj.id in written:
+            session.expire(obj)
 
 
 def rebuild_hold_queue(unit: Unit, *, batch: int = BATCH, seed: int | str = 0,
