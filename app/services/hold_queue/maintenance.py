@@ -49,8 +49,9 @@ def _title_of_item(session: Session, item_id: int | None, item: Item | None) -> 
 def _note_changes(session: Session, _context, _instances) -> None:
     if session.info.get(BUSY):
         return
-    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
-        is_new = obj in session.new or obj in session.deleted
+    new, deleted = session.new, session.deleted  # each access builds the whole set: once, not per object
+    for obj in list(new) + list(session.dirty) + list(deleted):
+        is_new = obj in new or obj in deleted
         if isinstance(obj, Hold):
             if is_new or _changed(obj, HOLD_FIELDS):
                 mark_title(session, obj.title_id if obj.title_id is not None else getattr(obj.title, "id", None))
