@@ -27,16 +27,18 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import clock
-from app.models import Item, Loan, LoanHistory, OfflineAction, OfflineStatus, Patron, PendingOfflineOperation
+from app.models import Loan, OfflineAction, OfflineStatus, Patron, PendingOfflineOperation
 from app.services import fines
 from app.services.activity import record_activity
-from app.services.circulation import check_in, check_out, find_patron
-from app.services.circulation.checks import lock_row, open_loan_for_item
+from app.services.circulation import check_in, check_out
 from app.services.circulation.outcomes import Kind, Outcome
+
+from .batch import Lookups
 
 log = logging.getLogger("carrel.offline")
 
@@ -66,6 +68,7 @@ class Verdict:
     outcome: OfflineOutcome
     message: str
     loan_id: int | None = None
+    loan: Loan | None = field(default=None, compare=False, repr=False)  # a checkout's new loan
 
 
 @dataclass(frozen=True)
@@ -125,42 +128,6 @@ def _patron_label(patron: Patron) -> str:
     return f"{patron.full_name} ({patron.cardnumber or patron.userid})"
 
 
-def _later_loan(session: Session, item: Item, at: dt.datetime) -> LoanHistory | None:
-    """A finished loan of the item that began after ``at``: the item went out again later."""
-    return session.scalar(select(LoanHistory).where(LoanHistory.item_id == item.id, LoanHistory.issued_at > at)
-                          .order_by(LoanHistory.issued_at.desc()).limit(1))
-
-
-class Lookups:
-    """The patrons and items a batch names, read in two queries instead of two per action."""
-
-    def __init__(self, session: Session, operations: Sequence[PendingOfflineOperation]):
-        self.session = session
-        cards = sorted({op.cardnumber for op in operations if op.cardnumber})
-        barcodes = sorted({op.barcode for op in operations if op.barcode})
-        self.patrons = {p.cardnumber: p for p in session.scalars(select(Patron).where(Patron.cardnumber.in_(cards)))} \
-            if cards else {}
-        self.items = {i.barcode: i for i in session.scalars(select(Item).where(Item.barcode.in_(barcodes)))} \
-            if barcodes else {}
-        # The borrowers of the batch's items (a return names no patron): held here so that
-        # ``loan.patron`` is found in the session instead of read once per return.
-        self.borrowers = list(session.scalars(select(Patron).join(Loan, Loan.patron_id == Patron.id)
-                                              .where(Loan.item_id.in_([i.id for i in self.items.values()])))) \
-            if self.items else []
-        # SQLite runs one writer at a time (BEGIN IMMEDIATE): rows read in this transaction stay
-        # current. Elsewhere each item is re-read under its row lock before it is judged.
-        self.lock = session.get_bind().dialect.name != "sqlite"
-
-    def patron(self, card: str | None) -> Patron | None:
-        return self.patrons.get(card or "") or find_patron(self.session, card)  # else a username, as at the desk
-
-    def item(self, barcode: str | None) -> Item | None:
-        item = self.items.get((barcode or "").strip())
-        if item is None:
-            return None
-        return lock_row(self.session, Item, item.id) if self.lock else item
-
-
 def _issue(session: Session, op: PendingOfflineOperation, actor: Patron | None, found: Lookups) -> Verdict:
     patron = found.patron(op.cardnumber)
     if patron is None:
@@ -169,7 +136,7 @@ def _issue(session: Session, op: PendingOfflineOperation, actor: Patron | None, 
     if item is None:
         return _failed(OfflineOutcome.ITEM_NOT_FOUND, f"No item has barcode {op.barcode}.")
     at = op.occurred_at
-    current = open_loan_for_item(session, item, lock=True)
+    current = found.open_loan(item)
     if current is not None and current.patron_id == patron.id:
         return _failed(OfflineOutcome.ALREADY_ON_LOAN_TO_PATRON,
                        f"Already on loan to this patron since {_when(current.issued_at)}: "
@@ -178,10 +145,10 @@ def _issue(session: Session, op: PendingOfflineOperation, actor: Patron | None, 
         return _failed(OfflineOutcome.LENT_LATER,
                        f"On loan to {_patron_label(current.patron)} since {_when(current.issued_at)}, "
                        f"after this checkout ({_when(at)}): nothing changed.")
-    later = _later_loan(session, item, at)
+    later = found.lent_after(item, at)
     if later is not None:
         return _failed(OfflineOutcome.LENT_LATER,
-                       f"The item was lent again at {_when(later.issued_at)}, after this checkout ({_when(at)}), "
+                       f"The item was lent again at {_when(later)}, after this checkout ({_when(at)}), "
                        "so it must have come back already: nothing changed.")
     due_at, note = op.due_at, ""
     if due_at is not None and due_at < at:
@@ -194,7 +161,7 @@ def _issue(session: Session, op: PendingOfflineOperation, actor: Patron | None, 
     record_activity(session, patron.id, "offline", at)
     return Verdict(True, OfflineOutcome.CHECKED_OUT,
                    f"Checked out to {_patron_label(patron)} at {_when(at)}, due {_day(outcome.loan.due_at)}."
-                   + note + _notes(outcome), loan_id=outcome.loan.id)
+                   + note + _notes(outcome), loan_id=outcome.loan.id, loan=outcome.loan)
 
 
 def _return(session: Session, op: PendingOfflineOperation, actor: Patron | None, found: Lookups) -> Verdict:
@@ -202,7 +169,7 @@ def _return(session: Session, op: PendingOfflineOperation, actor: Patron | None,
     if item is None:
         return _failed(OfflineOutcome.ITEM_NOT_FOUND, f"No item has barcode {op.barcode}.")
     at = op.occurred_at
-    loan = open_loan_for_item(session, item, lock=True)
+    loan = found.open_loan(item)
     if loan is None:
         return _failed(OfflineOutcome.NOT_ON_LOAN, "The item is not on loan: nothing to check in.")
     if at < loan.issued_at:
@@ -237,25 +204,57 @@ APPLY: dict[OfflineAction, Callable[[Session, PendingOfflineOperation, Patron | 
 }
 
 
+def _verdict(session: Session, op: PendingOfflineOperation, actor: Patron | None, found: Lookups) -> Verdict:
+    """Apply one action in a savepoint: applied, or failed with nothing changed."""
+    try:
+        with session.begin_nested():
+            verdict = APPLY[op.action](session, op, actor, found)
+            if not verdict.applied:
+                raise _Undo(verdict)
+    except _Undo as undo:
+        return undo.verdict
+    except Exception as error:  # one broken action must not stop the run; the log has the trace
+        log.exception("offline action %s could not be applied", op.id)
+        return _failed(OfflineOutcome.ERROR, f"Unexpected error ({type(error).__name__}): nothing changed.")
+    found.settle(op, verdict.loan)
+    return verdict
+
+
+def _row_values(verdict: Verdict, actor: Patron | None) -> dict:
+    return {"status": OfflineStatus.APPLIED if verdict.applied else OfflineStatus.FAILED,
+            "outcome": verdict.outcome.value, "result": verdict.message, "loan_id": verdict.loan_id,
+            "processed_at": clock.now(), "processed_by_id": actor.id if actor is not None else None}
+
+
+def _result(op: PendingOfflineOperation) -> ActionResult:
+    return ActionResult(op.id, op.status, op.outcome, op.result, op.source, op.line_number)
+
+
 def apply_offline_operation(session: Session, op: PendingOfflineOperation, actor: Patron | None,
                             found: Lookups | None = None) -> ActionResult:
     """Apply one action in a savepoint and record the verdict on its row: ``applied``, or
     ``failed`` with nothing changed."""
-    try:
-        with session.begin_nested():
-            verdict = APPLY[op.action](session, op, actor, found or Lookups(session, [op]))
-            if not verdict.applied:
-                raise _Undo(verdict)
-    except _Undo as undo:
-        verdict = undo.verdict
-    except Exception as error:  # one broken action must not stop the run; the log has the trace
-        log.exception("offline action %s could not be applied", op.id)
-        verdict = _failed(OfflineOutcome.ERROR, f"Unexpected error ({type(error).__name__}): nothing changed.")
-    op.status = OfflineStatus.APPLIED if verdict.applied else OfflineStatus.FAILED
-    op.outcome, op.result, op.loan_id = verdict.outcome.value, verdict.message, verdict.loan_id
-    op.processed_at = clock.now()
-    op.processed_by_id = actor.id if actor is not None else None
-    return ActionResult(op.id, op.status, op.outcome, op.result, op.source, op.line_number)
+    verdict = _verdict(session, op, actor, found or Lookups(session, [op]))
+    for key, value in _row_values(verdict, actor).items():
+        setattr(op, key, value)
+    return _result(op)
+
+
+_OPERATIONS = PendingOfflineOperation.__table__
+_RECORD_VERDICT = (update(_OPERATIONS).where(_OPERATIONS.c.id == bindparam("op_id"))
+                   .values({key: bindparam(f"new_{key}", type_=_OPERATIONS.c[key].type)
+                            for key in ("status", "outcome", "result", "loan_id", "processed_at", "processed_by_id")}))
+
+
+def _record_verdicts(session: Session, done: list[tuple[PendingOfflineOperation, dict]]) -> None:
+    """The batch's verdicts on their rows in one statement; the loaded rows show them too."""
+    if not done:
+        return
+    for op, values in done:
+        for key, value in values.items():
+            set_committed_value(op, key, value)
+    session.execute(_RECORD_VERDICT, [{"op_id": op.id, **{f"new_{key}": value for key, value in values.items()}}
+                                      for op, values in done])
 
 
 class _Undo(Exception):
@@ -305,9 +304,12 @@ def process_offline_operations(session: Session, actor: Patron | None, *, ids: I
         operations = _locked_batch(session, batch)
         summary.skipped += len(batch) - len(operations)
         found = Lookups(session, operations)
+        done = []
         for op in operations:
-            summary.results.append(apply_offline_operation(session, op, actor or _uploader(session, op, uploaders),
-                                                           found))
+            by = actor or _uploader(session, op, uploaders)
+            done.append((op, _row_values(_verdict(session, op, by, found), by)))
+        _record_verdicts(session, done)
+        summary.results.extend(_result(op) for op, _values in done)
         session.flush()
         if checkpoint is not None:
             checkpoint()
