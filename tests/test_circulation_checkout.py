@@ -232,6 +232,16 @@ def test_a_hold_limited_to_another_item_type_or_copy_asks_nothing(desk):
     assert desk.check_out().ok
 
 
+def test_a_volume_asks_only_about_holds_on_that_volume_or_on_any(desk):
+    desk.item.enumchron = "v. 2"
+    desk.hold(desk.make.patron(surname="Other volume"), volume="v. 1")
+    assert not desk.check_out().needs_confirmation
+    desk.check_in()
+    desk.hold(desk.make.patron(surname="Any volume"), queue_key=2)
+    outcome = desk.check_out()
+    assert outcome.needs_confirmation and "Any volume" in outcome.confirmations[0].text
+
+
 def test_a_suspended_hold_of_another_patron_asks_nothing(desk):
     desk.hold(desk.make.patron(), status=HoldStatus.SUSPENDED)
     assert desk.check_out().ok

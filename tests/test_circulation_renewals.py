@@ -103,6 +103,15 @@ def test_the_patrons_own_hold_and_holds_for_other_copies_do_not_refuse(desk):
     assert _renew(desk).ok
 
 
+def test_only_a_hold_on_the_loaned_volume_or_on_any_volume_refuses(desk):
+    desk.item.enumchron = "v. 2"
+    desk.check_out()
+    desk.hold(desk.make.patron(), volume="v. 1")
+    assert not renewal_refusals(desk.session, desk.loan_of()).blocks
+    desk.hold(desk.make.patron(), queue_key=2, volume="v. 2")
+    assert renewal_refusals(desk.session, desk.loan_of()).has(Code.ON_HOLD)
+
+
 def test_a_hold_no_longer_needed_does_not_refuse(desk):
     desk.check_out()
     desk.hold(desk.make.patron(), not_needed_after=day(-1))

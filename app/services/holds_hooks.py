@@ -7,9 +7,10 @@ item type or volume, and still wanted."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import and_, bindparam, case, or_, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -46,17 +47,17 @@ def find_hold_for_checked_in_item(session: Session, item: Item, library_code: st
                      pickup_library_code=hold.pickup_library_code, transfer_to=transfer_to)
 
 
-def _could_fill(item: Item, excluding_patron_id: int | None, on: dt.date | None):
-    """The conditions of ``holds_item_could_fill``, as one SQL expression."""
-    day = on or clock.today()
+def _could_fill(title_id, item_id, item_type_code, volume, day, excluding_patron_id):
+    """The conditions of ``holds_item_could_fill`` as one SQL expression, of plain values or of
+    bound parameters (``volume`` and ``excluding_patron_id`` None: their shape without them)."""
     conditions = [
-        Hold.title_id == item.title_id,
+        Hold.title_id == title_id,
         Hold.status == HoldStatus.QUEUED,
-        or_(Hold.item_id.is_(None), Hold.item_id == item.id),
-        or_(Hold.allocated_item_id.is_(None), Hold.allocated_item_id == item.id),
-        or_(Hold.item_type_code.is_(None), Hold.item_type_code == item.item_type_code),
+        or_(Hold.item_id.is_(None), Hold.item_id == item_id),
+        or_(Hold.allocated_item_id.is_(None), Hold.allocated_item_id == item_id),
+        or_(Hold.item_type_code.is_(None), Hold.item_type_code == item_type_code),
         or_(Hold.not_needed_after.is_(None), Hold.not_needed_after >= day),
-        Hold.volume.is_(None) if item.enumchron is None else or_(Hold.volume.is_(None), Hold.volume == item.enumchron),
+        Hold.volume.is_(None) if volume is None else or_(Hold.volume.is_(None), Hold.volume == volume),
     ]
     if excluding_patron_id is not None:
         conditions.append(or_(Hold.patron_id.is_(None), Hold.patron_id != excluding_patron_id))
@@ -65,25 +66,53 @@ def _could_fill(item: Item, excluding_patron_id: int | None, on: dt.date | None)
 
 def holds_item_could_fill(item: Item, *, excluding_patron_id: int | None = None, on: dt.date | None = None):
     """Queued holds on the item's title that this copy could fill, in queue order."""
-    return select(Hold).where(_could_fill(item, excluding_patron_id, on)).order_by(Hold.queue_key, Hold.id)
+    return select(Hold).where(_could_fill(item.title_id, item.id, item.item_type_code, item.enumchron,
+                                          on or clock.today(), excluding_patron_id)).order_by(Hold.queue_key, Hold.id)
+
+
+# The two questions every checkout (and every loan row shown) asks, built once per shape with
+# bound values: building them afresh cost more CPU than running them.
+
+def _bound_could_fill(with_volume: bool):
+    return _could_fill(bindparam("title_id"), bindparam("item_id"), bindparam("item_type_code"),
+                       bindparam("volume") if with_volume else None, bindparam("day"), bindparam("patron_id"))
+
+
+@functools.cache
+def _in_the_way_statement(with_volume: bool):
+    rank = case((Hold.status.in_(WAITING_STATUSES), 0), (Hold.status.in_(ALLOCATED_STATUSES), 1), else_=2)
+    on_this_copy = and_(Hold.allocated_item_id == bindparam("item_id"),
+                        Hold.status.in_(WAITING_STATUSES + ALLOCATED_STATUSES))
+    return (select(Hold).where(or_(on_this_copy, _bound_could_fill(with_volume)))
+            .order_by(rank, case((Hold.status == HoldStatus.QUEUED, Hold.queue_key)), Hold.id).limit(1))
+
+
+@functools.cache
+def _blocking_renewal_statement(with_volume: bool):
+    return select(Hold.id).where(_bound_could_fill(with_volume)).limit(1)
+
+
+def _values(item: Item, patron_id: int) -> dict:
+    values = {"title_id": item.title_id, "item_id": item.id, "item_type_code": item.item_type_code,
+              "day": clock.today(), "patron_id": patron_id}
+    if item.enumchron is not None:
+        values["volume"] = item.enumchron
+    return values
 
 
 def hold_in_the_way_of_checkout(session: Session, item: Item, patron_id: int) -> Hold | None:
     """The one hold a checkout of ``item`` to this patron must reckon with, in one statement:
     the hold the item waits on the shelf for (anyone's), else the hold it is allocated to
     (anyone's), else the first queued hold of another patron this copy could fill."""
-    rank = case((Hold.status.in_(WAITING_STATUSES), 0), (Hold.status.in_(ALLOCATED_STATUSES), 1), else_=2)
-    on_this_copy = and_(Hold.allocated_item_id == item.id, Hold.status.in_(WAITING_STATUSES + ALLOCATED_STATUSES))
-    return session.scalar(
-        select(Hold).where(or_(on_this_copy, _could_fill(item, patron_id, None)))
-        .order_by(rank, case((Hold.status == HoldStatus.QUEUED, Hold.queue_key)), Hold.id).limit(1))
+    return session.scalar(_in_the_way_statement(item.enumchron is not None), _values(item, patron_id))
 
 
 def holds_blocking_renewal(session: Session, loan: Loan) -> bool:
     """True when another patron's live hold could be filled by the loaned item: the renewal
     would keep it from them."""
     item = loan.item
-    return session.scalar(holds_item_could_fill(item, excluding_patron_id=loan.patron_id).limit(1)) is not None
+    return session.scalar(_blocking_renewal_statement(item.enumchron is not None),
+                          _values(item, loan.patron_id)) is not None
 
 
 def waiting_hold_for_item(session: Session, item: Item) -> Hold | None:
