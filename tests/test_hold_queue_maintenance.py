@@ -173,3 +173,20 @@ def test_the_rebuild_records_each_hold_it_fills_or_sends_back_in_its_history(mak
     assert (first.status, first.allocated_item_id, first.unfilled_reason) == (
         HoldStatus.QUEUED, None, "no_copy_available")
     assert (first.history[-1].from_status, first.history[-1].to_status) == (HoldStatus.READY_TO_PULL, HoldStatus.QUEUED)
+
+
+def test_the_rebuild_passes_over_withdrawn_damaged_lost_and_not_for_loan_copies(make, session, app):
+    setup_libraries(session, make, realtime=False)
+    make.item_type("REF", not_for_loan=True)
+    title = make.title()
+    for unusable in ({"withdrawn": True}, {"damaged": True}, {"lost": 1}, {"not_for_loan": 1}, {"item_type": "REF"}):
+        make.item(title, library="PIK", **unusable)
+    usable = make.item(title, library="AAA")
+    first, second = (holds.place_hold(session, make.patron(library="PIK"), title, None, channel="staff",
+                                      pickup_library_code="PIK", override=True) for _ in range(2))
+    session.commit()
+    with app.app_context():
+        rebuild_hold_queue(carrel_db.unit_of_work)
+    planned = snapshot(session, title.id)
+    assert planned[first.id][:2] == (HoldStatus.READY_TO_PULL, usable.id)
+    assert planned[second.id] == (HoldStatus.QUEUED, None, "no_copy_available")

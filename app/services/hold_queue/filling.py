@@ -30,6 +30,7 @@ from app.services.rules import effective_rules
 from app.services.settings import get_preference
 
 from .costs import CostMatrix, load_matrix
+from .rows import PlannedHold, PlannedItem
 
 FILL_RULES = ["holdallowed", "hold_fulfillment_policy"]
 NO_COPIES = "no_copies"
@@ -48,7 +49,7 @@ def reason_text(code: str | None) -> str | None:
     return REASONS.get(code, code) if code else None
 
 
-def _hold_wants(hold: Hold, item: Item) -> bool:
+def _hold_wants(hold: PlannedHold, item: PlannedItem) -> bool:
     if hold.item_id is not None and hold.item_id != item.id:
         return False
     if hold.item_type_code is not None and hold.item_type_code != item.item_type_code:
@@ -56,7 +57,7 @@ def _hold_wants(hold: Hold, item: Item) -> bool:
     return hold.volume is None or hold.volume == item.enumchron
 
 
-def _holdable(item: Item) -> bool:
+def _holdable(item: PlannedItem) -> bool:
     return not item.withdrawn and not item.is_lost and not item.is_not_for_loan and not item.damaged
 
 
@@ -75,10 +76,10 @@ class Filler:
             self.matrix = None  # Koha: an empty matrix runs as if it were off
         self._rules: dict[tuple, dict[str, Any]] = {}
 
-    def location(self, item: Item) -> str:
+    def location(self, item: PlannedItem) -> str:
         return item.home_library_code if self.auto_return else item.holding_library_code
 
-    def rules(self, hold: Hold, item: Item) -> dict[str, Any]:
+    def rules(self, hold: PlannedHold, item: PlannedItem) -> dict[str, Any]:
         patron = hold.patron
         library = patron.library_code if patron is not None and self.control == "PatronLibrary" else item.home_library_code
         key = (library, patron.category_code if patron else None, item.item_type_code)
@@ -86,7 +87,7 @@ class Filler:
             self._rules[key] = effective_rules(self.session, key[0], key[1], key[2], FILL_RULES)
         return self._rules[key]
 
-    def allowed(self, hold: Hold, item: Item, location: str) -> bool:
+    def allowed(self, hold: PlannedHold, item: PlannedItem, location: str) -> bool:
         rules = self.rules(hold, item)
         if rules["holdallowed"] == "not_allowed":
             return False
@@ -103,7 +104,7 @@ class Filler:
             return Decimal(0) if location == pickup else Decimal(1)
         return self.matrix.cost(location, pickup)
 
-    def choose(self, hold: Hold, items: list[Item], *, at: str | None = None) -> tuple[Item | None, str | None]:
+    def choose(self, hold: PlannedHold, items: list[PlannedItem], *, at: str | None = None) -> tuple[PlannedItem | None, str | None]:
         """The copy for ``hold`` among ``items`` (or the reason none fits). ``at`` fixes where
         the copies are (check-in: the desk's library)."""
         wanted = [item for item in items if _hold_wants(hold, item)]
@@ -113,7 +114,7 @@ class Filler:
         allowed = [(item, where) for item, where in allowed if self.allowed(hold, item, where)]
         if not allowed:
             return None, NOT_ALLOWED
-        groups: dict[Decimal, dict[str, list[Item]]] = {}
+        groups: dict[Decimal, dict[str, list[PlannedItem]]] = {}
         for item, where in allowed:
             cost = self.cost(where, hold.pickup_library_code)
             if cost is not None:

@@ -11,15 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import Hold, HoldStatus, Item, ItemTransfer, Loan
+from app.models import Hold, HoldStatus, Item
 from app.models.hold import LIVE_STATUSES
 from app.services.holds.queue import lock_title, queue_changed
 from app.services.holds.scopes import QUEUE_ORDER
 
 from .filling import NONE_AVAILABLE, Filler, _holdable, _hold_wants
+from .rows import ItemRow, PlannedHold, PlannedItem, busy_item_ids, item_rows
 
 FILLABLE = (HoldStatus.QUEUED, HoldStatus.READY_TO_PULL)
-COMMITTED = (HoldStatus.PULLED, HoldStatus.IN_TRANSIT, HoldStatus.LONG_WAITING)
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Allocation:
     unfilled_reason: str | None
 
 
-def plan_title(filler: Filler, live: list[Hold], items: list[Item], day: dt.date) -> list[Allocation]:
+def plan_title(filler: Filler, live: list[PlannedHold], items: list[PlannedItem], day: dt.date) -> list[Allocation]:
     """The allocation of every fillable hold in ``live`` (queue order) among ``items`` (the
     title's free copies, id order). Pure: reads nothing from the database beyond the filler's
     cached rules."""
@@ -43,7 +43,7 @@ def plan_title(filler: Filler, live: list[Hold], items: list[Item], day: dt.date
     if not queued:
         return []
     items = list(items)
-    chosen: dict[int, tuple[Item, str]] = {}
+    chosen: dict[int, tuple[PlannedItem, str]] = {}
     if filler.jump and items:
         for item in list(items):
             where = filler.location(item)
@@ -82,19 +82,19 @@ def free_items(session: Session, title_ids: list[int]) -> dict[int, list[Item]]:
     """Per title, its holdable copies not on loan, not moving and not held by a committed hold
     (pulled, in transit, waiting); copies set aside for ready-to-pull holds count as free (the
     plan decides them again)."""
-    by_title: dict[int, list[Item]] = {title_id: [] for title_id in title_ids}
     items = [item for item in session.scalars(select(Item).where(Item.title_id.in_(title_ids)).order_by(Item.id))
              if _holdable(item)]
-    ids = [item.id for item in items]
-    busy: set[int] = set()
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start:start + 5000]
-        busy.update(session.scalars(select(Loan.item_id).where(Loan.item_id.in_(chunk))))
-        busy.update(session.scalars(select(ItemTransfer.item_id).where(
-            ItemTransfer.item_id.in_(chunk), ItemTransfer.arrived_at.is_(None),
-            ItemTransfer.cancelled_at.is_(None))))
-        busy.update(session.scalars(select(Hold.allocated_item_id).where(
-            Hold.allocated_item_id.in_(chunk), Hold.status.in_(COMMITTED))))
+    return _by_title(title_ids, items, busy_item_ids(session, [item.id for item in items]))
+
+
+def free_item_rows(session: Session, title_ids: list[int]) -> dict[int, list[ItemRow]]:
+    """``free_items`` as plain rows (the full rebuild plans with them and changes no copy)."""
+    items = [item for item in item_rows(session, title_ids) if _holdable(item)]
+    return _by_title(title_ids, items, busy_item_ids(session, [item.id for item in items]))
+
+
+def _by_title(title_ids: list[int], items: list[PlannedItem], busy: set[int]) -> dict[int, list]:
+    by_title: dict[int, list] = {title_id: [] for title_id in title_ids}
     for item in items:
         if item.id not in busy:
             by_title[item.title_id].append(item)

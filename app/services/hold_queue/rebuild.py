@@ -13,18 +13,18 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app import clock
 from app.models import Hold, HoldHistory, HoldQueueStaging, Title
-from app.models.hold import LIVE_STATUSES, TRANSITIONS, InvalidHoldTransition
+from app.models.hold import TRANSITIONS, InvalidHoldTransition
 from app.services.holds.queue import lock_titles, queue_changed
-from app.services.holds.scopes import QUEUE_ORDER
 
 from . import maintenance
 from .costs import CostMatrix, load_matrix
 from .filling import Filler
-from .planning import FILLABLE, Allocation, differs, free_items, plan_title, planned_state
+from .planning import FILLABLE, Allocation, differs, free_item_rows, plan_title, planned_state
+from .rows import live_hold_rows
 
 BATCH = 1000
 Unit = Callable[[], contextlib.AbstractContextManager[Session]]
@@ -52,11 +52,8 @@ def stage_titles(session: Session, title_ids: list[int], *, matrix: CostMatrix |
     """Plan ``title_ids`` into the staging table; the number of staged holds."""
     day = clock.local(at or clock.now()).date()
     versions = dict(session.execute(select(Title.id, Title.hold_queue_version).where(Title.id.in_(title_ids))).all())
-    live: dict[int, list[Hold]] = {title_id: [] for title_id in title_ids}
-    for hold in session.scalars(select(Hold).where(Hold.title_id.in_(title_ids), Hold.status.in_(LIVE_STATUSES))
-                                .order_by(Hold.title_id, *QUEUE_ORDER).options(selectinload(Hold.patron))):
-        live[hold.title_id].append(hold)
-    items = free_items(session, title_ids)
+    live = live_hold_rows(session, title_ids)
+    items = free_item_rows(session, title_ids)
     filler = Filler(session, seed=seed, matrix=matrix)
     rows = []
     for title_id in title_ids:
@@ -66,7 +63,6 @@ def stage_titles(session: Session, title_ids: list[int], *, matrix: CostMatrix |
                          "note": allocation.note, "unfilled_reason": allocation.unfilled_reason})
     if rows:  # Core, every key in every row: one executemany (the ORM's bulk insert splits by missing keys)
         session.execute(insert(HoldQueueStaging.__table__), rows)
-    session.expunge_all()  # a batch's objects are not needed by the next
     return len(rows)
 
 
