@@ -200,3 +200,20 @@ def test_item_status_update_stores_properties_that_come_back_in_item_information
     info = kiosk.ask(f"17{sip_now()}AOCPL|AB{barcode}|")
     assert info.item_properties == "Spilled coffee on the cover"
     assert kiosk.ask(f"19{sip_now()}AOCPL|ABnowhere|CHx|").item_properties_ok == "0"
+
+
+def test_item_information_for_copies_set_aside_for_holds(kiosk, sip_library, session):
+    waiting_copy, to_pull_copy = sip_library.items[0], sip_library.items[1]
+    deadline = clock.today() + dt.timedelta(days=7)
+    session.add_all([
+        Hold(patron_id=sip_library.patron.id, title_id=sip_library.title.id, pickup_library_code="CPL",
+             status=HoldStatus.PULLED, queue_key=1, allocated_item_id=waiting_copy.id, waiting_since=clock.now(),
+             pickup_deadline=deadline),
+        Hold(patron_id=sip_library.other.id, title_id=sip_library.title.id, pickup_library_code="CPL",
+             status=HoldStatus.READY_TO_PULL, queue_key=2, allocated_item_id=to_pull_copy.id)])
+    session.commit()
+    waiting = kiosk.ask(f"17{sip_now()}AOCPL|AB{waiting_copy.barcode}|")
+    assert (waiting.circulation_status, waiting.hold_queue_length) == ("08", "2")
+    assert waiting.hold_pickup_date.startswith(deadline.strftime("%Y%m%d"))  # the last day to collect it
+    to_pull = kiosk.ask(f"17{sip_now()}AOCPL|AB{to_pull_copy.barcode}|")
+    assert to_pull.circulation_status == "08" and to_pull.hold_pickup_date is None

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app import clock
-from app.models import AccountLine, DebitType, Loan, PatronRestriction, SystemPreference
+from app.models import AccountLine, DebitType, Hold, HoldStatus, Loan, PatronRestriction, SystemPreference
 from app.services.settings import set_preference
 
 from .test_sip2_fixtures import (  # noqa: F401  (fixtures)
@@ -237,3 +237,18 @@ def test_patron_information_counts_as_patron_activity(kiosk, sip_library, sessio
     session.expire_all()
     assert session.get(type(sip_library.patron), sip_library.patron.id).lastseen is not None
     assert session.get(SystemPreference, "TrackLastPatronActivityTriggers") is not None
+
+
+def test_patron_information_counts_and_lists_waiting_and_unavailable_holds(kiosk, sip_library, make, session):
+    other_title = make.title(title="On Computable Numbers", author="Turing")
+    session.add_all([
+        Hold(patron_id=sip_library.patron.id, title_id=sip_library.title.id, pickup_library_code="CPL",
+             status=HoldStatus.PULLED, queue_key=1, allocated_item_id=sip_library.items[0].id,
+             waiting_since=clock.now(), pickup_deadline=clock.today() + dt.timedelta(days=7)),
+        Hold(patron_id=sip_library.patron.id, title_id=other_title.id, pickup_library_code="CPL",
+             status=HoldStatus.QUEUED, queue_key=1)])
+    session.commit()
+    info = kiosk.ask(info_request("Y         "))
+    assert (info.hold_items_count, info.unavailable_holds_count, info.charged_items_count) == ("0001", "0001", "0000")
+    assert info.hold_items == (sip_library.items[0].barcode,)
+    assert kiosk.ask(info_request("     Y    ")).unavailable_hold_items == ("On Computable Numbers",)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import exists, select
+from sqlalchemy import case, exists, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -14,6 +14,7 @@ from app.models.hold import FOUND_STATUSES, LIVE_STATUSES
 from app.services.holds import change_pickup, refusals
 from app.services.holds.lifecycle import audit_hold
 from app.services.holds.queue import lock_title
+from app.services.holds_hooks import ALLOCATED_STATUSES, WAITING_STATUSES
 
 
 def find_hold_target(session: Session, item_barcode: str | None, title_ref: str | None
@@ -41,6 +42,15 @@ def patron_hold_on(session: Session, patron: Patron, title: Title, item: Item | 
             if hold.item_id == item.id or hold.allocated_item_id == item.id:
                 return hold
     return holds[0] if holds else None
+
+
+def hold_set_aside_for(session: Session, item: Item) -> Hold | None:
+    """The hold the copy is set aside for, in one statement: the one it waits on the pickup
+    shelf for (pulled or long waiting), else the one it was chosen for (to pull, in transit);
+    as the holds hooks' ``waiting_hold_for_item`` then ``allocated_hold_for_item`` answer."""
+    return session.scalar(select(Hold).where(
+        Hold.allocated_item_id == item.id, Hold.status.in_(WAITING_STATUSES + ALLOCATED_STATUSES))
+        .order_by(case((Hold.status.in_(WAITING_STATUSES), 0), else_=1), Hold.id).limit(1))
 
 
 def copy_available_now(session: Session, title: Title, item: Item | None = None) -> bool:

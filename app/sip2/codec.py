@@ -326,6 +326,8 @@ def clean_value(value: str, delimiter: str = "|") -> str:
 
 def _chunks(value: str, encoding: str, limit: int = MAX_VALUE_BYTES) -> list[str]:
     """``value`` cut into pieces of at most ``limit`` encoded bytes, never inside a character."""
+    if len(value) * 4 <= limit or len(encode(value, encoding)) <= limit:
+        return [value]  # the usual value fits whole (no character takes more than 4 bytes)
     pieces: list[str] = []
     current = ""
     size = 0

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession, joinedload
 
 from app import clock
-from app.models import Item, Patron
+from app.models import Item, Loan, Patron, SipItemProperties
 from app.services.circulation import Outcome, find_patron
 from app.services.sip_patrons import PinCheck, PinGuard
 from app.services.sip_transactions import RequestIdentity, is_retry, keep_answer, kept_answer
@@ -54,6 +54,8 @@ class Ils:
         self.settings = settings or SipSettings()
         self.now = clock.now()
         self._kept: dict[RequestIdentity, Any] = {}
+        self._loans: dict[int, Loan | None] = {}
+        self._properties: dict[int, str | None] = {}
 
     # --- the request -----------------------------------------------------------------------
     def field(self, code: str) -> str | None:
@@ -106,11 +108,35 @@ class Ils:
         return find_patron(self.db, self.field(code))
 
     def item(self, code: str = "AB") -> Item | None:
-        """The item with barcode ``code`` (its title loaded with it: every answer names it)."""
+        """The item with barcode ``code``, read in one statement with what answers about it
+        name: its title, its open loan (``loan_of``) and the kiosk's item properties
+        (``properties_of``)."""
         barcode = self.field(code)
         if not barcode:
             return None
-        return self.db.scalar(select(Item).where(Item.barcode == barcode).options(joinedload(Item.title)))
+        row = self.db.execute(
+            select(Item, Loan, SipItemProperties.properties)
+            .outerjoin(Loan, Loan.item_id == Item.id)
+            .outerjoin(SipItemProperties, SipItemProperties.item_id == Item.id)
+            .where(Item.barcode == barcode).options(joinedload(Item.title))).first()
+        if row is None:
+            return None
+        item, loan, properties = row
+        self._loans[item.id], self._properties[item.id] = loan, properties
+        return item
+
+    def loan_of(self, item: Item) -> Loan | None:
+        """The item's open loan as ``item()`` read it (read now for an item found another way)."""
+        if item.id not in self._loans:
+            self._loans[item.id] = self.db.scalar(select(Loan).where(Loan.item_id == item.id))
+        return self._loans[item.id]
+
+    def properties_of(self, item: Item) -> str | None:
+        """The item properties (CH) a kiosk stored for the item, as ``item()`` read them."""
+        if item.id not in self._properties:
+            self._properties[item.id] = self.db.scalar(
+                select(SipItemProperties.properties).where(SipItemProperties.item_id == item.id))
+        return self._properties[item.id]
 
     def check_pin(self, patron: Patron) -> PinCheck:
         """AD against the patron's password, under the connection's and the patron's limits."""

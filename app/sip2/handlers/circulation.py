@@ -12,8 +12,8 @@ import datetime as dt
 from app import clock
 from app.models import Item, Loan, Patron
 from app.services.circulation import Code, check_in, check_out, loans_for_patron, renew_loan
-from app.services.circulation.checks import open_loan_for_item
-from app.services.holds_hooks import allocated_hold_for_item, holds_item_could_fill, waiting_hold_for_item
+from app.services.holds_hooks import holds_item_could_fill
+from app.services.sip_holds import hold_set_aside_for
 from app.services.sip_patrons import PIN_MESSAGES, PinCheck
 
 from .. import codec
@@ -87,7 +87,7 @@ def checkout(ils: Ils) -> Response:
 
 
 def _has_hold(ils: Ils, item: Item) -> bool:
-    return (waiting_hold_for_item(ils.db, item) is not None or allocated_hold_for_item(ils.db, item) is not None
+    return (hold_set_aside_for(ils.db, item) is not None
             or ils.db.scalar(holds_item_could_fill(item).limit(1)) is not None)
 
 
@@ -146,7 +146,7 @@ def checkin(ils: Ils) -> Response:
 def _loan_to_renew(ils: Ils, patron: Patron, item: Item | None) -> Loan | None:
     """The loan of the copy AB, or the patron's loan of a copy of title AJ (a record number)."""
     if item is not None:
-        return open_loan_for_item(ils.db, item)
+        return ils.loan_of(item)
     title = ils.field("AJ") or ""
     if not title.isdigit():
         return None

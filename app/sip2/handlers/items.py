@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
-
 from app.models import Item, Loan, SipItemProperties
 from app.services.circulation import open_transfer
 from app.services.circulation.due_dates import end_of_day
 from app.services.holds import queue_length
-from app.services.holds_hooks import allocated_hold_for_item, waiting_hold_for_item
+from app.services.holds_hooks import WAITING_STATUSES
+from app.services.sip_holds import hold_set_aside_for
 
 from .. import codec
 from ..dispatch import Response
@@ -22,13 +21,9 @@ FEE_TYPE_OTHER = "01"
 OTHER, ON_ORDER, AVAILABLE, CHARGED, WAITING_ON_HOLD_SHELF, IN_TRANSIT, LOST = "01", "02", "03", "04", "08", "10", "12"
 
 
-def item_properties(ils: Ils, item: Item) -> str | None:
-    return ils.db.scalar(select(SipItemProperties.properties).where(SipItemProperties.item_id == item.id))
-
-
 def item_detail_fields(ils: Ils, item: Item) -> list[tuple[str, str | None]]:
     """CH item properties, CS call number, CR collection code: what sorters and kiosks print."""
-    return [("CH", item_properties(ils, item)), ("CS", item.callnumber or None), ("CR", item.collection or None)]
+    return [("CH", ils.properties_of(item)), ("CS", item.callnumber or None), ("CR", item.collection or None)]
 
 
 def circulation_status(item: Item, loan: Loan | None, in_transit: bool, held: bool) -> str:
@@ -64,10 +59,10 @@ def item_information(ils: Ils) -> Response:
     item = ils.item()
     if item is None:
         return _unknown_item(ils, "18")
-    loan = ils.db.scalar(select(Loan).where(Loan.item_id == item.id))
+    loan = ils.loan_of(item)
     transfer = open_transfer(ils.db, item)
-    waiting = waiting_hold_for_item(ils.db, item)
-    allocated = waiting or allocated_hold_for_item(ils.db, item)
+    allocated = hold_set_aside_for(ils.db, item)
+    waiting = allocated if allocated is not None and allocated.status in WAITING_STATUSES else None
     fixed = {"circulation_status": circulation_status(item, loan, transfer is not None, allocated is not None),
              "security_marker": SECURITY_MARKER_TATTLE_TAPE, "fee_type": FEE_TYPE_OTHER,
              "transaction_date": ils.date()}
