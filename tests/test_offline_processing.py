@@ -275,3 +275,20 @@ def test_offline_checkouts_and_returns_count_as_patron_activity(offline):
     activity.default_tracker.forget()
     desk.session.refresh(desk.patron)
     assert desk.patron.lastseen == at(15)
+
+
+@pytest.mark.parametrize("batch_size", [1, 200])
+def test_one_items_busy_day_ends_the_same_whether_its_actions_share_a_batch_or_not(offline, batch_size):
+    desk = offline.desk
+    desk.make.patron(cardnumber="23529000000002", surname="Other")
+    offline.upload(issue(at(10), CARD, BARCODE), ret(at(20), BARCODE), ret(at(25), BARCODE),
+                   issue(at(30), "23529000000002", BARCODE), issue(at(40), CARD, BARCODE), issue(at(45), CARD, BARCODE))
+    summary = offline.process(batch_size=batch_size)
+    assert [r.outcome for r in summary.results] == [
+        "checked_out", "checked_in", "not_on_loan", "checked_out", "checked_out", "already_on_loan_to_patron"]
+    assert desk.loan_of().patron_id == desk.patron.id and desk.loan_of().issued_at == at(40)
+    history = desk.session.scalars(select(LoanHistory).order_by(LoanHistory.issued_at)).all()
+    assert [(h.issued_at, h.returned_at) for h in history] == [(at(10), at(20)), (at(30), at(40))]
+    assert [op.status for op in offline.operations()] == [OfflineStatus.APPLIED, OfflineStatus.APPLIED,
+                                                          OfflineStatus.FAILED, OfflineStatus.APPLIED,
+                                                          OfflineStatus.APPLIED, OfflineStatus.FAILED]
