@@ -255,3 +255,64 @@ def test_check_in_from_a_blocked_library_traps_nothing(scene):
     hold = scene.hold()
     outcome = check_in(scene.session, item, "AAA", scene.librarian)
     assert outcome.hold is None and hold.status is HoldStatus.QUEUED
+
+
+@pytest.fixture
+def realtime(scene):
+    """The queue kept per title in each transaction (RealTimeHoldsQueue on): a hold is ready
+    to pull as soon as a copy is on a shelf."""
+    scene.pref("RealTimeHoldsQueue", True)
+    scene.session.commit()
+    return scene
+
+
+def _on_loan(scene, item):
+    from app import clock
+    from app.models import Loan
+    scene.session.add(Loan(item_id=item.id, patron_id=scene.make.patron(library="PIK").id, library_code="PIK",
+                           issued_at=clock.now(), due_at=clock.now()))
+
+
+def test_a_checked_in_copy_fills_the_front_hold_and_frees_the_copy_still_on_the_shelf(realtime):
+    scene = realtime
+    on_shelf, on_loan = scene.item("PIK"), scene.item("PIK")
+    _on_loan(scene, on_loan)
+    first, second = scene.hold(), scene.hold()
+    scene.session.commit()
+    assert (first.status, first.allocated_item_id, second.status) == (
+        HoldStatus.READY_TO_PULL, on_shelf.id, HoldStatus.QUEUED)
+    outcome = check_in(scene.session, on_loan, "PIK", scene.librarian)
+    scene.session.commit()
+    assert outcome.hold.hold_id == first.id and outcome.transfer_to is None
+    assert (first.status, first.allocated_item_id) == (HoldStatus.PULLED, on_loan.id)
+    assert f"instead of copy {on_shelf.barcode}" in first.history[-1].reason
+    assert (second.status, second.allocated_item_id) == (HoldStatus.READY_TO_PULL, on_shelf.id)
+
+
+def test_a_copy_checked_in_elsewhere_takes_over_the_hold_and_travels(realtime):
+    scene = realtime
+    scene.cost("AAA", "PIK", 1)
+    on_shelf, on_loan = scene.item("PIK"), scene.item("AAA")
+    _on_loan(scene, on_loan)
+    hold = scene.hold()
+    scene.session.commit()
+    assert hold.allocated_item_id == on_shelf.id
+    outcome = check_in(scene.session, on_loan, "AAA", scene.librarian)
+    scene.session.commit()
+    assert outcome.transfer_to == "PIK"
+    assert (hold.status, hold.allocated_item_id, hold.source_library_code) == (
+        HoldStatus.IN_TRANSIT, on_loan.id, "AAA")
+    assert scene.session.scalar(select(Hold.id).where(Hold.allocated_item_id == on_shelf.id)) is None
+
+
+def test_a_copy_checked_in_where_the_matrix_blocks_it_leaves_the_hold_its_copy(realtime):
+    scene = realtime
+    scene.cost("AAA", "PIK", 1, blocked=True)
+    on_shelf, on_loan = scene.item("PIK"), scene.item("AAA")
+    _on_loan(scene, on_loan)
+    hold = scene.hold()
+    scene.session.commit()
+    outcome = check_in(scene.session, on_loan, "AAA", scene.librarian)
+    scene.session.commit()
+    assert outcome.hold is None
+    assert (hold.status, hold.allocated_item_id) == (HoldStatus.READY_TO_PULL, on_shelf.id)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app import clock
 from app.models import AccountLine, AuditEntry, DebitType, Hold, HoldStatus, Loan, LoanHistory, SipTransaction
 from app.services.rules import set_rule
+from app.services.settings import set_preference
 from app.sip2 import codec
 
 from .test_sip2_fixtures import (  # noqa: F401  (fixtures)
@@ -190,7 +191,16 @@ def test_a_return_date_in_the_past_backdates_the_return_and_avoids_the_fine(kios
     assert session.scalar(select(func.count(AccountLine.id))) == 0
 
 
-def test_holds_block_a_kiosk_checkin_when_the_account_says_so(kiosk, connect, sip_library, session):
+@pytest.fixture(params=[False, True], ids=["queue_by_job", "realtime_queue"])
+def holds_queue(request, session):
+    """RealTimeHoldsQueue off (the job fills holds) and on (a hold placed while a copy is on the
+    shelf is ready to pull at once: check-in must take it over with the copy in hand)."""
+    set_preference(session, "RealTimeHoldsQueue", request.param, actor_id=None)
+    session.commit()  # the kiosk's own sessions read it
+    return request.param
+
+
+def test_holds_block_a_kiosk_checkin_when_the_account_says_so(kiosk, connect, sip_library, session, holds_queue):
     barcode = sip_library.items[0].barcode
     kiosk.ask(checkout(barcode))
     session.add(Hold(patron_id=sip_library.other.id, title_id=sip_library.title.id, pickup_library_code="CPL",
@@ -298,7 +308,8 @@ def test_two_copies_of_one_checkout_racing_on_two_connections_make_one_loan(conn
 
 
 @pytest.mark.parametrize("pickup, alert_type, destination", [("CPL", b"CV01|", b"CTCPL|"), ("FPL", b"CV02|", b"CTFPL|")])
-def test_checkin_traps_a_hold_and_says_where_the_item_goes(kiosk, sip_library, session, pickup, alert_type, destination):
+def test_checkin_traps_a_hold_and_says_where_the_item_goes(kiosk, sip_library, session, pickup, alert_type, destination,
+                                                           holds_queue):
     barcode = sip_library.items[0].barcode
     kiosk.ask(checkout(barcode))
     session.add(Hold(patron_id=sip_library.other.id, title_id=sip_library.title.id, pickup_library_code=pickup,
@@ -312,6 +323,6 @@ def test_checkin_traps_a_hold_and_says_where_the_item_goes(kiosk, sip_library, s
     assert "Thank you: this item is wanted by another patron." in answer.screen_message
     assert not any("Grace" in line or "Hopper" in line for line in answer.screen_message)  # the screen faces the public
     session.rollback()
-    hold = session.scalar(select(Hold))
+    hold = session.scalar(select(Hold).execution_options(populate_existing=True))  # realtime: this session allocated it at its commit
     assert hold.allocated_item_id == sip_library.items[0].id
     assert hold.status is (HoldStatus.PULLED if pickup == "CPL" else HoldStatus.IN_TRANSIT)

@@ -47,14 +47,17 @@ def find_hold_for_checked_in_item(session: Session, item: Item, library_code: st
                      pickup_library_code=hold.pickup_library_code, transfer_to=transfer_to)
 
 
-def _could_fill(title_id, item_id, item_type_code, volume, day, excluding_patron_id):
+def _could_fill(title_id, item_id, item_type_code, volume, day, excluding_patron_id, *, checking_in=False):
     """The conditions of ``holds_item_could_fill`` as one SQL expression, of plain values or of
-    bound parameters (``volume`` and ``excluding_patron_id`` None: their shape without them)."""
+    bound parameters (``volume`` and ``excluding_patron_id`` None: their shape without them).
+    ``checking_in``: ready-to-pull holds waiting for another copy count too (check-in trapping
+    takes them over with the copy in hand)."""
+    waiting_for_a_copy = (Hold.status.in_((HoldStatus.QUEUED, HoldStatus.READY_TO_PULL)) if checking_in else and_(
+        Hold.status == HoldStatus.QUEUED, or_(Hold.allocated_item_id.is_(None), Hold.allocated_item_id == item_id)))
     conditions = [
         Hold.title_id == title_id,
-        Hold.status == HoldStatus.QUEUED,
+        waiting_for_a_copy,
         or_(Hold.item_id.is_(None), Hold.item_id == item_id),
-        or_(Hold.allocated_item_id.is_(None), Hold.allocated_item_id == item_id),
         or_(Hold.item_type_code.is_(None), Hold.item_type_code == item_type_code),
         or_(Hold.not_needed_after.is_(None), Hold.not_needed_after >= day),
         Hold.volume.is_(None) if volume is None else or_(Hold.volume.is_(None), Hold.volume == volume),
@@ -65,9 +68,12 @@ def _could_fill(title_id, item_id, item_type_code, volume, day, excluding_patron
 
 
 def holds_item_could_fill(item: Item, *, excluding_patron_id: int | None = None, on: dt.date | None = None):
-    """Queued holds on the item's title that this copy could fill, in queue order."""
+    """Holds on the item's title that this copy could fill if checked in now, in queue order:
+    queued, or ready to pull with another copy still on its shelf (check-in trapping takes
+    those over)."""
     return select(Hold).where(_could_fill(item.title_id, item.id, item.item_type_code, item.enumchron,
-                                          on or clock.today(), excluding_patron_id)).order_by(Hold.queue_key, Hold.id)
+                                          on or clock.today(), excluding_patron_id, checking_in=True)
+                              ).order_by(Hold.queue_key, Hold.id)
 
 
 # The two questions every checkout (and every loan row shown) asks, built once per shape with

@@ -136,26 +136,31 @@ def _allocate(hold: Hold, item: Item, reason: str, actor_id: int | None, at: dt.
 
 
 def _ordered(session: Session, title_id: int, day: dt.date) -> tuple[list[Hold], dict[int, int]]:
+    """The holds a checked-in copy may go to, in queue order: queued, or ready to pull with
+    another copy still on its shelf (the copy in hand fills it sooner); and every live hold's
+    position."""
     live = list(session.scalars(select(Hold).where(Hold.title_id == title_id, Hold.status.in_(LIVE_STATUSES))
                                 .order_by(*QUEUE_ORDER)))
     positions = {hold.id: n for n, hold in enumerate(live, start=1)}
-    queued = [hold for hold in live if hold.status is HoldStatus.QUEUED
-              and (hold.not_needed_after is None or hold.not_needed_after >= day)]
-    return queued, positions
+    takeable = [hold for hold in live if hold.status in (HoldStatus.QUEUED, HoldStatus.READY_TO_PULL)
+                and (hold.not_needed_after is None or hold.not_needed_after >= day)]
+    return takeable, positions
 
 
 def _hold_arrives(session: Session, hold: Hold, item: Item, library_code: str, actor_id: int | None,
-                  at: dt.datetime) -> str | None:
+                  at: dt.datetime, note: str | None = None) -> str | None:
     """The allocated copy is here: waiting on the shelf at the pickup library, or sent on
-    (a transfer slip). Returns the library it must go to, or None."""
+    (a transfer slip). Returns the library it must go to, or None. ``note`` is added to the
+    history's reason."""
+    suffix = f": {note}" if note else ""
     if hold.pickup_library_code == library_code:
-        hold.transition(HoldStatus.PULLED, actor_id=actor_id, reason=f"checked in at {library_code}", at=at)
+        hold.transition(HoldStatus.PULLED, actor_id=actor_id, reason=f"checked in at {library_code}{suffix}", at=at)
         hold.waiting_since = at
         hold.pickup_deadline = pickup_deadline_for(session, hold, clock.local(at).date())
         notices.hold_ready(session, hold)  # HOLD, queued in this transaction
         return None
     if hold.status is not HoldStatus.IN_TRANSIT:
-        hold.transition(HoldStatus.IN_TRANSIT, actor_id=actor_id, reason=f"sent from {library_code}", at=at)
+        hold.transition(HoldStatus.IN_TRANSIT, actor_id=actor_id, reason=f"sent from {library_code}{suffix}", at=at)
     session.add(ItemTransfer(item_id=item.id, from_library_code=library_code,
                              to_library_code=hold.pickup_library_code, reason=TransferReason.HOLD, sent_at=at))
     return hold.pickup_library_code
@@ -164,7 +169,8 @@ def _hold_arrives(session: Session, hold: Hold, item: Item, library_code: str, a
 def trap_checked_in_item(session: Session, item: Item, library_code: str, *, actor_id: int | None = None,
                          at: dt.datetime | None = None) -> tuple[Hold, str | None] | None:
     """A checked-in item fills a hold by the same rules as filling: the hold it was set aside for,
-    or the first queued hold it may go to from here. Returns (hold, transfer destination)."""
+    or the first hold it may go to from here, queued or ready to pull with another copy (which
+    is freed). Returns (hold, transfer destination)."""
     at = at or clock.now()
     allocated = session.scalar(select(Hold).where(
         Hold.allocated_item_id == item.id,
@@ -190,8 +196,23 @@ def trap_checked_in_item(session: Session, item: Item, library_code: str, *, act
         jumped = hold in local and hold is not front
         reason = (f"jumped the queue from position {positions[hold.id]}: checked in at the pickup library"
                   if jumped else f"checked in at {library_code}")
-        _allocate(hold, item, reason, actor_id, at)
+        note = None
+        if hold.status is HoldStatus.READY_TO_PULL:
+            note = _take_over(hold, item, reason if jumped else None)
+        else:
+            _allocate(hold, item, reason, actor_id, at)
         hold.source_library_code = library_code
         queue_changed(title)
-        return hold, _hold_arrives(session, hold, item, library_code, actor_id, at)
+        return hold, _hold_arrives(session, hold, item, library_code, actor_id, at, note)
     return None
+
+
+def _take_over(hold: Hold, item: Item, jumped: str | None) -> str:
+    """A ready-to-pull hold takes the copy in hand; the copy chosen for it stays on its shelf,
+    free for the next hold. The note its history keeps."""
+    left = hold.allocated_item
+    hold.allocated_item_id, hold.allocated_item = item.id, item
+    hold.unfilled_reason = None
+    instead = (f"copy {item.barcode} fills it instead of copy {left.barcode}, left on the shelf at "
+               f"{left.holding_library_code}") if left is not None else f"copy {item.barcode} fills it"
+    return f"{jumped}; {instead}" if jumped else instead
