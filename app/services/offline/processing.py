@@ -18,7 +18,9 @@
 - **Batches**: the boundary may pass ``checkpoint`` (its commit): it is called after every
   ``batch_size`` actions, so a 10,000-line file holds no locks for minutes, keeps the session
   small, and an interrupted run resumes where it stopped (applied actions are no longer
-  pending). The service itself never commits."""
+  pending). The service itself never commits. A batch reads its patrons, items, open loans
+  and last lending times up front (``batch.Lookups``) and writes its verdicts on the pending
+  rows in one statement at its end."""
 from __future__ import annotations
 
 import datetime as dt
