@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 from flask import Flask
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -91,10 +91,11 @@ class Database:
         return self._factory()
 
     @contextlib.contextmanager
-    def unit_of_work(self, write: bool = True) -> Iterator[Session]:
-        """One boundary: a fresh session, committed at the end or rolled back on error."""
+    def unit_of_work(self, write: bool = True, bind: Connection | None = None) -> Iterator[Session]:
+        """One boundary: a fresh session, committed at the end or rolled back on error; on
+        ``bind`` (a connection its caller keeps between boundaries) instead of a pooled one."""
         token = _write_intent.set(write)
-        session = self._factory()
+        session = self._factory() if bind is None else self._factory(bind=bind)
         try:
             yield session
             session.commit()

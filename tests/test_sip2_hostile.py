@@ -110,7 +110,8 @@ def logged_in(app, sip_library):
     dispatcher = Dispatcher(app)
     session = Session(peer="127.0.0.1")
     assert dispatcher.handle(session, LOGIN.rstrip(b"\r")).data == b"941\r"
-    return dispatcher, session
+    yield dispatcher, session
+    dispatcher.close()
 
 
 REQUESTS = [v[2].encode() for v in VECTORS if v[1] == "SC->ACS" and not v[2].startswith("93")]

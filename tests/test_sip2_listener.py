@@ -402,3 +402,15 @@ def test_stop_closes_open_connections_and_frees_the_port(app, account, limits):
     finally:
         kiosk.socket.close()
         server.stop()
+
+
+def test_a_kiosk_is_answered_after_the_database_dropped_the_listeners_connection(listener, connect):
+    kiosk = connect()
+    assert kiosk.exchange(LOGIN) == b"941"
+    dropped = listener.dispatcher.connections.held()
+    assert dropped  # the worker keeps its connection between messages
+    for connection in dropped:
+        connection.connection.dbapi_connection.close()  # as a database restart leaves it
+    for _ in range(3):
+        assert kiosk.exchange(b"9900802.00\r").startswith(b"98")  # answered, never 96
+    assert not set(dropped) & set(listener.dispatcher.connections.held())

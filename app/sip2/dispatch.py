@@ -30,6 +30,7 @@ from app.services.sip_patrons import PinGuard, PinPolicy
 
 from . import codec
 from .codec import Message
+from .connections import ConnectionLost, HeldConnections, lost
 from .session import AccountGrant, Session
 
 log = logging.getLogger("carrel.sip2")
@@ -82,6 +83,7 @@ class Dispatcher:
         self.pins = pins or PinGuard(PinPolicy.from_config(app.config), self.verified)
         self.settings = SipSettings.from_config(app.config)
         self._write_lock = threading.Lock() if str(app.config["DATABASE_URL"]).startswith("sqlite") else None
+        self.connections = HeldConnections()
         self.routes: dict[str, Route] = {}
         self.route("93", self.login, before_login=True)
         self.route("99", self.sc_status)
@@ -94,8 +96,10 @@ class Dispatcher:
         self.routes[code] = Route(handler, writes, before_login)
 
     def close(self) -> None:
-        """Stop the threads that check passwords (they start again if needed)."""
+        """Stop the threads that check passwords (they start again if needed) and close the
+        worker threads' database connections (call it once no message is being handled)."""
         self.verified.close()
+        self.connections.close()
 
     @property
     def supported_codes(self) -> frozenset[str]:
@@ -146,9 +150,13 @@ class Dispatcher:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("SIP2 %s: %s", session.peer, codec.redact(request))
         try:
-            with self._writer(route.writes), self.app.app_context(), \
-                    db.unit_of_work(write=route.writes) as db_session:
-                response = route.handler(session, request, db_session)
+            try:
+                response = self._run(route, session, request)
+            except ConnectionLost:
+                log.info("SIP2 %s: the database connection was lost, %s answered on a new one", session.peer,
+                         request.code)
+                self.connections.drop()
+                response = self._run(route, session, request)
             if response.after_commit is not None:
                 response.after_commit()
             data = self._encode(session, response, request.sequence, session.error_detection or error_detection)
@@ -158,6 +166,19 @@ class Dispatcher:
             return self._resend_please(session, error_detection)
         session.remember(data, trailer)
         return Reply(data, close=response.close)
+
+    def _run(self, route: Route, session: Session, request: Message) -> Response:
+        """The handler in one unit of work on this thread's connection. A connection found broken
+        before the commit raises ConnectionLost (nothing was written); at the commit it cannot
+        be known whether the commit happened, so that failure stays a failure."""
+        with self._writer(route.writes), self.app.app_context(), \
+                db.unit_of_work(write=route.writes, bind=self.connections.get()) as db_session:
+            try:
+                return route.handler(session, request, db_session)
+            except Exception as exc:
+                if lost(exc):
+                    raise ConnectionLost from exc
+                raise
 
     def _writer(self, writes: bool) -> contextlib.AbstractContextManager:
         """On SQLite, writing units of work take turns on a lock of this process: a waiting
