@@ -316,3 +316,15 @@ def test_a_copy_checked_in_where_the_matrix_blocks_it_leaves_the_hold_its_copy(r
     scene.session.commit()
     assert outcome.hold is None
     assert (hold.status, hold.allocated_item_id) == (HoldStatus.READY_TO_PULL, on_shelf.id)
+
+
+def test_with_the_queue_kept_by_the_job_a_checked_in_copy_serves_the_next_hold(scene):
+    on_shelf, on_loan = scene.item("PIK"), scene.item("PIK")
+    _on_loan(scene, on_loan)
+    first, second = scene.hold(), scene.hold()
+    scene.fill()  # the rebuild job's plan
+    assert (first.status, first.allocated_item_id) == (HoldStatus.READY_TO_PULL, on_shelf.id)
+    outcome = check_in(scene.session, on_loan, "PIK", scene.librarian)
+    assert outcome.hold.hold_id == second.id
+    assert (first.status, first.allocated_item_id) == (HoldStatus.READY_TO_PULL, on_shelf.id)
+    assert (second.status, second.allocated_item_id) == (HoldStatus.PULLED, on_loan.id)

@@ -67,13 +67,20 @@ def _could_fill(title_id, item_id, item_type_code, volume, day, excluding_patron
     return and_(*conditions)
 
 
-def holds_item_could_fill(item: Item, *, excluding_patron_id: int | None = None, on: dt.date | None = None):
-    """Holds on the item's title that this copy could fill if checked in now, in queue order:
-    queued, or ready to pull with another copy still on its shelf (check-in trapping takes
-    those over)."""
+def holds_item_could_fill(item: Item, *, excluding_patron_id: int | None = None, on: dt.date | None = None,
+                          ready_to_pull_too: bool = False):
+    """Queued holds on the item's title that this copy could fill, in queue order;
+    ``ready_to_pull_too``: also those ready to pull with another copy still on its shelf."""
     return select(Hold).where(_could_fill(item.title_id, item.id, item.item_type_code, item.enumchron,
-                                          on or clock.today(), excluding_patron_id, checking_in=True)
+                                          on or clock.today(), excluding_patron_id, checking_in=ready_to_pull_too)
                               ).order_by(Hold.queue_key, Hold.id)
+
+
+def holds_a_check_in_could_fill(session: Session, item: Item):
+    """The holds checking ``item`` in now could be trapped for, in queue order: queued, and
+    ready to pull with another copy when check-in takes those over (RealTimeHoldsQueue)."""
+    from app.services.hold_queue.filling import check_in_takes_over
+    return holds_item_could_fill(item, ready_to_pull_too=check_in_takes_over(session))
 
 
 # The two questions every checkout (and every loan row shown) asks, built once per shape with

@@ -135,16 +135,23 @@ def _allocate(hold: Hold, item: Item, reason: str, actor_id: int | None, at: dt.
     hold.unfilled_reason = None
 
 
+def check_in_takes_over(session: Session) -> bool:
+    """Whether a checked-in copy may take a ready-to-pull hold from the copy still on a shelf
+    for it: with ``RealTimeHoldsQueue`` on, where the copy left behind goes to the next hold in
+    the same transaction. Off, the front hold keeps its copy and the checked-in one serves the
+    next hold now rather than waiting for the rebuild job."""
+    return bool(get_preference(session, "RealTimeHoldsQueue"))
+
+
 def _ordered(session: Session, title_id: int, day: dt.date) -> tuple[list[Hold], dict[int, int]]:
-    """The holds a checked-in copy may go to, in queue order: queued, or ready to pull with
-    another copy still on its shelf (the copy in hand fills it sooner); and every live hold's
-    position."""
+    """The holds a checked-in copy may go to, in queue order: queued, or (``check_in_takes_over``)
+    ready to pull with another copy still on its shelf; and every live hold's position."""
     live = list(session.scalars(select(Hold).where(Hold.title_id == title_id, Hold.status.in_(LIVE_STATUSES))
                                 .order_by(*QUEUE_ORDER)))
     positions = {hold.id: n for n, hold in enumerate(live, start=1)}
-    takeable = [hold for hold in live if hold.status in (HoldStatus.QUEUED, HoldStatus.READY_TO_PULL)
-                and (hold.not_needed_after is None or hold.not_needed_after >= day)]
-    return takeable, positions
+    takeable = (HoldStatus.QUEUED, HoldStatus.READY_TO_PULL) if check_in_takes_over(session) else (HoldStatus.QUEUED,)
+    return [hold for hold in live if hold.status in takeable
+            and (hold.not_needed_after is None or hold.not_needed_after >= day)], positions
 
 
 def _hold_arrives(session: Session, hold: Hold, item: Item, library_code: str, actor_id: int | None,
@@ -169,8 +176,8 @@ def _hold_arrives(session: Session, hold: Hold, item: Item, library_code: str, a
 def trap_checked_in_item(session: Session, item: Item, library_code: str, *, actor_id: int | None = None,
                          at: dt.datetime | None = None) -> tuple[Hold, str | None] | None:
     """A checked-in item fills a hold by the same rules as filling: the hold it was set aside for,
-    or the first hold it may go to from here, queued or ready to pull with another copy (which
-    is freed). Returns (hold, transfer destination)."""
+    or the first hold it may go to from here, queued or (``check_in_takes_over``) ready to pull
+    with another copy, which is freed. Returns (hold, transfer destination)."""
     at = at or clock.now()
     allocated = session.scalar(select(Hold).where(
         Hold.allocated_item_id == item.id,

@@ -12,7 +12,7 @@ import datetime as dt
 from app import clock
 from app.models import Item, Loan, Patron
 from app.services.circulation import Code, check_in, check_out, loans_for_patron, renew_loan
-from app.services.holds_hooks import holds_item_could_fill
+from app.services.holds_hooks import holds_a_check_in_could_fill
 from app.services.sip_holds import hold_set_aside_for
 from app.services.sip_patrons import PIN_MESSAGES, PinCheck
 
@@ -88,7 +88,7 @@ def checkout(ils: Ils) -> Response:
 
 def _has_hold(ils: Ils, item: Item) -> bool:
     return (hold_set_aside_for(ils.db, item) is not None
-            or ils.db.scalar(holds_item_could_fill(item).limit(1)) is not None)
+            or ils.db.scalar(holds_a_check_in_could_fill(ils.db, item).limit(1)) is not None)
 
 
 def _checkin_refused(ils: Ils, item: Item | None, text: str, alert_type: str = CV_OTHER) -> Response:
