@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.models import Hold, HoldHistory, HoldQueueStaging, Title
 from app.models.hold import TRANSITIONS, InvalidHoldTransition
-from app.services.holds.queue import lock_titles, queue_changed
+from app.services.holds.queue import LOCK_CHUNK
 
 from . import maintenance
 from .costs import CostMatrix, load_matrix
@@ -89,7 +89,7 @@ def swap_staged_plan(session: Session, *, at: dt.datetime | None = None) -> tupl
             staged_version[row[1]] = row[2]
     changed = 0
     if pending:
-        titles = lock_titles(session, staged_version)
+        versions = _lock_queue_versions(session, staged_version)
         moved: set[int] = set()
         ids = sorted(pending)
         for start in range(0, len(ids), BATCH):
@@ -98,8 +98,7 @@ def swap_staged_plan(session: Session, *, at: dt.datetime | None = None) -> tupl
                                       .where(Hold.id.in_(ids[start:start + BATCH]))).all()  # read under the locks
             updates, history = [], []
             for hold_id, title_id, status, allocated_item_id, source_library_code in current:
-                title = titles.get(title_id)
-                if title is None or title.hold_queue_version != staged_version[title_id] or status not in FILLABLE:
+                if versions.get(title_id) != staged_version[title_id] or status not in FILLABLE:
                     stale.add(title_id)
                     continue
                 state = planned_state(status, allocated_item_id, source_library_code, pending[hold_id])
@@ -115,11 +114,34 @@ def swap_staged_plan(session: Session, *, at: dt.datetime | None = None) -> tupl
                 if (status, allocated_item_id) != (state.status, state.allocated_item_id):
                     moved.add(title_id)
             _write_states(session, updates, history)
-        for title_id in sorted(moved):
-            queue_changed(titles[title_id])
+        _queues_changed(session, sorted(moved))
     session.execute(delete(HoldQueueStaging))
     session.flush()
     return changed, len(stale)
+
+
+def _lock_queue_versions(session: Session, title_ids) -> dict[int, int]:
+    """The titles' queue versions read under their row locks, taken in id order as
+    ``lock_titles`` takes them (only the two columns: no Title objects to load)."""
+    wanted = sorted(set(title_ids))
+    versions: dict[int, int] = {}
+    for start in range(0, len(wanted), LOCK_CHUNK):
+        versions.update(session.execute(
+            select(Title.id, Title.hold_queue_version).where(Title.id.in_(wanted[start:start + LOCK_CHUNK]))
+            .order_by(Title.id).with_for_update()).all())
+    return versions
+
+
+def _queues_changed(session: Session, title_ids: list[int]) -> None:
+    """``queue_changed`` for many titles, one statement per chunk."""
+    for start in range(0, len(title_ids), LOCK_CHUNK):
+        chunk = title_ids[start:start + LOCK_CHUNK]
+        session.execute(update(Title.__table__).where(Title.__table__.c.id.in_(chunk))
+                        .values(hold_queue_version=Title.__table__.c.hold_queue_version + 1))
+    changed = set(title_ids)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Title) and obj.id in changed:
+            session.expire(obj)
 
 
 _UPDATE_HOLD = (update(Hold.__table__).where(Hold.__table__.c.id == bindparam("b_id"))
