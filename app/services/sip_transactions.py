@@ -6,9 +6,14 @@ retried renewal no extra renewal.
 Only answers to requests that changed something are kept (a refusal changes nothing: asking
 again simply asks again). A request whose transaction date is blank or unreadable has a weak
 identity, so its answer is replayed only for a couple of minutes. The unique constraint on the
-identity makes two copies of one request racing on two connections end with one answer: the
-second unit of work fails on it and is rolled back (the kiosk is told to resend, and then gets
-the replay)."""
+identity makes two copies of one request racing on two connections end with one answer.
+
+On PostgreSQL and SQLite a request claims its identity first (``claim``: an insert that does
+nothing on a conflict, one statement): a copy being answered on another connection makes the
+claim wait until it is done, and then its answer is found. The claimed row gets the answer when
+one is kept (``keep_answer``) and is given back otherwise (``release``). Elsewhere the identity
+is read under a lock, and the unique constraint settles a race: the second unit of work fails on
+it and is rolled back (the kiosk is told to resend, and then gets the replay)."""
 from __future__ import annotations
 
 import dataclasses
@@ -17,7 +22,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -71,7 +77,43 @@ def kept_answer(session: Session, identity: RequestIdentity) -> SipTransaction |
 def is_retry(kept: SipTransaction | None, identity: RequestIdentity, *, now: dt.datetime | None = None) -> bool:
     """Whether the request was answered recently enough for this to be a retry of it."""
     window = REPLAY_WINDOW if identity.dated else UNDATED_REPLAY_WINDOW
-    return kept is not None and kept.created_at >= (now or clock.now()) - window
+    return kept is not None and bool(kept.response) and kept.created_at >= (now or clock.now()) - window
+
+
+IDENTITY_COLUMNS = ("account_id", "message_code", "patron_ref", "item_ref", "transaction_date")
+_CLAIMING_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+@dataclass
+class Claim:
+    """What ``claim`` found: the row this request claimed (``row_id``), or the row an earlier
+    copy of it left (``earlier``: a retry, or an old answer to replace), or neither (a database
+    without claims, nothing kept yet)."""
+
+    row_id: int | None = None
+    earlier: SipTransaction | None = None
+    kept: bool = False
+
+
+def claim(session: Session, identity: RequestIdentity, *, now: dt.datetime | None = None) -> Claim:
+    """Make the identity this request's before anything is done (PostgreSQL, SQLite: one
+    statement when it is new); otherwise, or when an earlier copy's row is there, that row."""
+    make_insert = _CLAIMING_INSERT.get(session.get_bind().dialect.name)
+    if make_insert is None:
+        return Claim(earlier=kept_answer(session, identity))
+    values = {name: getattr(identity, name) for name in IDENTITY_COLUMNS}
+    row_id = session.scalar(make_insert(SipTransaction).values(**values, response={}, created_at=now or clock.now())
+                            .on_conflict_do_nothing(index_elements=IDENTITY_COLUMNS).returning(SipTransaction.id))
+    if row_id is not None:
+        return Claim(row_id=row_id)
+    return Claim(earlier=session.scalar(select(SipTransaction).where(
+        *(getattr(SipTransaction, name) == value for name, value in values.items()))))
+
+
+def release(session: Session, claimed: Claim) -> None:
+    """Give back a claimed identity whose answer was not kept (a refusal: asking again asks again)."""
+    if claimed.row_id is not None and not claimed.kept:
+        session.execute(delete(SipTransaction).where(SipTransaction.id == claimed.row_id))
 
 
 def previous_answer(session: Session, identity: RequestIdentity, *, now: dt.datetime | None = None
@@ -82,12 +124,23 @@ def previous_answer(session: Session, identity: RequestIdentity, *, now: dt.date
 
 
 def keep_answer(session: Session, identity: RequestIdentity, answer: dict[str, Any], *,
-                replacing: SipTransaction | None = None, now: dt.datetime | None = None) -> SipTransaction:
+                replacing: SipTransaction | Claim | None = None,
+                now: dt.datetime | None = None) -> SipTransaction | None:
     """Keep the answer to a request that changed something (in the request's unit of work, so
-    it is kept exactly when the change is). ``replacing`` is an older answer under the same
-    identity, past its replay window, that this one takes the place of (the caller read it
-    with ``kept_answer``)."""
+    it is kept exactly when the change is). ``replacing`` is what ``claim`` found (the claimed
+    row gets the answer) or an older answer under the same identity, past its replay window,
+    that this one takes the place of (read with ``kept_answer``). Returns the row written
+    through the ORM (None when the claimed row was updated in place)."""
     moment = now or clock.now()
+    if isinstance(replacing, Claim):
+        replacing.kept = True
+        if replacing.row_id is not None:
+            session.execute(update(SipTransaction).where(SipTransaction.id == replacing.row_id)
+                            .values(response=answer, created_at=moment))
+            if replacing.row_id % PURGE_EVERY == 0:
+                purge_sip_transactions(session, before=moment - KEEP_FOR)
+            return None
+        replacing = replacing.earlier
     row = replacing
     if row is None:
         row = SipTransaction(account_id=identity.account_id, message_code=identity.message_code,

@@ -16,7 +16,7 @@ from app import clock
 from app.models import Item, Loan, Patron, SipItemProperties
 from app.services.circulation import Outcome, find_patron
 from app.services.sip_patrons import PinCheck, PinGuard
-from app.services.sip_transactions import RequestIdentity, is_retry, keep_answer, kept_answer
+from app.services.sip_transactions import RequestIdentity, claim, is_retry, keep_answer, kept_answer, release
 
 from . import codec
 from .codec import Message
@@ -157,12 +157,13 @@ class Ils:
                                   self.fixed("transaction_date"), dated=self.request_date() is not None)
 
     def previous_answer(self, item_ref: str | None) -> Response | None:
-        """The answer already given to this very request (a retry after a lost answer)."""
+        """The answer already given to this very request (a retry after a lost answer); else
+        the request's identity is claimed until its answer is kept or ``release_claims``."""
         identity = self.identity(item_ref)
-        kept = self._kept[identity] = kept_answer(self.db, identity)
-        if not is_retry(kept, identity, now=self.now):
+        claimed = self._kept[identity] = claim(self.db, identity, now=self.now)
+        if not is_retry(claimed.earlier, identity, now=self.now):
             return None
-        answer = kept.response
+        answer = claimed.earlier.response
         return Response(answer["code"], answer["fixed"], [tuple(pair) for pair in answer["fields"]])
 
     def keep_answer(self, item_ref: str | None, response: Response) -> Response:
@@ -173,6 +174,11 @@ class Ils:
         replacing = self._kept[identity] if identity in self._kept else kept_answer(self.db, identity)
         keep_answer(self.db, identity, answer, replacing=replacing, now=self.now)
         return response
+
+    def release_claims(self) -> None:
+        """Give back the identities of requests whose answer was not kept (refusals)."""
+        for claimed in self._kept.values():
+            release(self.db, claimed)
 
     # --- item facts ------------------------------------------------------------------------
     @staticmethod

@@ -39,7 +39,10 @@ def install(dispatcher: "Dispatcher") -> None:
 
     def bind(handler: Callable[[Ils], "Response"]):
         def run(session: "Session", request: "Message", db_session: "DbSession") -> "Response":
-            return handler(Ils(session, request, db_session, dispatcher.pins, dispatcher.settings))
+            ils = Ils(session, request, db_session, dispatcher.pins, dispatcher.settings)
+            response = handler(ils)
+            ils.release_claims()
+            return response
 
         run.__name__ = run.__qualname__ = handler.__name__
         return run
