@@ -292,3 +292,27 @@ def test_one_items_busy_day_ends_the_same_whether_its_actions_share_a_batch_or_n
     assert [op.status for op in offline.operations()] == [OfflineStatus.APPLIED, OfflineStatus.APPLIED,
                                                           OfflineStatus.FAILED, OfflineStatus.APPLIED,
                                                           OfflineStatus.APPLIED, OfflineStatus.FAILED]
+
+
+def test_a_checkout_refused_after_writing_leaves_nothing_and_spoils_nothing_else(offline, monkeypatch):
+    from app.services.circulation.outcomes import Code
+    from app.services.offline import processing
+
+    desk = offline.desk
+    second = desk.make.item(barcode="39999000000002")
+    real = processing.check_out
+
+    def refused_late(session, patron, item, *args, **kw):
+        outcome = real(session, patron, item, *args, **kw)
+        if item.barcode == BARCODE:  # its loan was written, then the checkout was refused
+            outcome.loan = None
+            outcome.block(Code.CHECKED_OUT_CONCURRENTLY)
+        return outcome
+
+    monkeypatch.setattr(processing, "check_out", refused_late)
+    offline.upload(issue(at(1), CARD, "39999000000002"), issue(at(2), CARD, BARCODE), ret(at(3), "39999000000002"))
+    summary = offline.process()
+    assert [r.outcome for r in summary.results] == ["checked_out", "checkout_refused", "checked_in"]
+    assert desk.loan_of() is None and desk.loan_of(second) is None
+    history = desk.session.scalars(select(LoanHistory)).all()
+    assert [(h.item_id, h.issued_at, h.returned_at) for h in history] == [(second.id, at(1), at(3))]
