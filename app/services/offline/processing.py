@@ -297,7 +297,7 @@ def process_offline_operations(session: Session, actor: Patron | None, *, ids: I
                                include_failed: bool = True, batch_size: int = DEFAULT_BATCH,
                                checkpoint: Callable[[], None] | None = None) -> ProcessingSummary:
     """Apply the chosen actions (every pending and failed one when ``ids`` is None) in time
-    order, each in its own savepoint. ``actor`` is the staff member processing them (the
+    order, each applied or failed as if in its own savepoint. ``actor`` is the staff member processing them (the
     uploader when None). ``checkpoint`` is called after each batch (the boundary's commit)."""
     summary = ProcessingSummary()
     ordered = ordered_operation_ids(session, ids, include_failed=include_failed)
