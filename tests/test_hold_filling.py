@@ -319,6 +319,7 @@ def test_a_copy_checked_in_where_the_matrix_blocks_it_leaves_the_hold_its_copy(r
 
 
 def test_with_the_queue_kept_by_the_job_a_checked_in_copy_serves_the_next_hold(scene):
+    scene.pref("RealTimeHoldsQueue", False)
     on_shelf, on_loan = scene.item("PIK"), scene.item("PIK")
     _on_loan(scene, on_loan)
     first, second = scene.hold(), scene.hold()
