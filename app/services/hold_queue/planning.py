@@ -17,7 +17,7 @@ from app.services.holds.queue import lock_title, queue_changed
 from app.services.holds.scopes import QUEUE_ORDER
 
 from .filling import NONE_AVAILABLE, Filler, _holdable, _hold_wants
-from .rows import ItemRow, PlannedHold, PlannedItem, busy_item_ids, item_rows
+from .rows import ItemRow, PlannedHold, PlannedItem, busy_item_ids, free_item_rows_of
 
 FILLABLE = (HoldStatus.QUEUED, HoldStatus.READY_TO_PULL)
 
@@ -89,8 +89,7 @@ def free_items(session: Session, title_ids: list[int]) -> dict[int, list[Item]]:
 
 def free_item_rows(session: Session, title_ids: list[int]) -> dict[int, list[ItemRow]]:
     """``free_items`` as plain rows (the full rebuild plans with them and changes no copy)."""
-    items = [item for item in item_rows(session, title_ids) if _holdable(item)]
-    return _by_title(title_ids, items, busy_item_ids(session, [item.id for item in items]))
+    return _by_title(title_ids, [item for item in free_item_rows_of(session, title_ids) if _holdable(item)], set())
 
 
 def _by_title(title_ids: list[int], items: list[PlannedItem], busy: set[int]) -> dict[int, list]:
