@@ -82,6 +82,12 @@ def test_patrons_cannot_cancel_a_hold_with_a_copy_set_aside(scene):
     holds.cancel_hold(scene.session, scene.place(), scene.patron, channel="opac")
 
 
+def test_patrons_may_cancel_a_hold_that_only_tops_the_queue_and_its_copy_is_freed(scene):
+    hold = _in(scene, HoldStatus.READY_TO_PULL, allocated_item_id=scene.items[0].id, source_library_code="CPL")
+    holds.cancel_hold(scene.session, hold, hold.patron, channel="opac")
+    assert hold.status is HoldStatus.CANCELLED and hold.allocated_item_id is None
+
+
 def test_patrons_manage_holds_only_when_the_library_lets_them(scene):
     hold = scene.place()
     scene.preference("OPACHoldsManagement", False)

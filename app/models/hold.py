@@ -44,6 +44,10 @@ TRANSITIONS: dict[HoldStatus, frozenset[HoldStatus]] = {
 LIVE_STATUSES = frozenset({S.QUEUED, S.READY_TO_PULL, S.PULLED, S.IN_TRANSIT, S.LONG_WAITING, S.SUSPENDED})
 # Holds with an item allocated to them.
 FOUND_STATUSES = frozenset({S.READY_TO_PULL, S.PULLED, S.IN_TRANSIT, S.LONG_WAITING})
+# Holds whose copy staff have in hand (pulled from the shelf, travelling, on the pickup shelf):
+# a patron no longer cancels these alone (Koha's rule for found holds). A hold ready to pull only
+# tops the queue; its copy is still on the shelf.
+IN_HAND_STATUSES = frozenset({S.PULLED, S.IN_TRANSIT, S.LONG_WAITING})
 del S
 
 
@@ -114,6 +118,10 @@ class Hold(TimestampMixin, Base):
     @property
     def is_found(self) -> bool:
         return self.status in FOUND_STATUSES
+
+    @property
+    def has_copy_in_hand(self) -> bool:
+        return self.status in IN_HAND_STATUSES
 
     @property
     def is_waiting(self) -> bool:

@@ -93,7 +93,7 @@ class HoldRow:
 
     @property
     def may_cancel(self) -> bool:
-        return self.rules.manage and self.live and not self.hold.is_found
+        return self.rules.manage and self.live and not self.hold.has_copy_in_hand
 
     @property
     def may_suspend(self) -> bool:

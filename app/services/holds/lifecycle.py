@@ -63,11 +63,12 @@ def audit_hold(session: Session, actor: Patron | None, channel: str, action: str
 def cancel_hold(session: Session, hold: Hold, actor: Patron | None, *, reason: str | None = None,
                 channel: str = "staff") -> Hold:
     """Cancel a live hold. It keeps its queue key, so it can be brought back to its old place.
-    OPAC patrons may not cancel a hold a copy was already set aside for (Koha's rule)."""
+    OPAC patrons may not cancel a hold whose copy staff already have in hand (Koha's rule for
+    found holds); one ready to pull only tops the queue, and its copy goes back to the queue."""
     check_patron_may_manage(session, channel)
     title = lock_title(session, hold.title_id)
     session.refresh(hold)
-    if channel == "opac" and hold.is_found:
+    if channel == "opac" and hold.has_copy_in_hand:
         raise R.HoldFound("A copy is already set aside for this hold: please ask the library to cancel it.")
     if hold.status not in CANCELLABLE:
         raise R.WrongStatus(f"The hold is already {hold.status.value.replace('_', ' ')}.")
@@ -75,6 +76,8 @@ def cancel_hold(session: Session, hold: Hold, actor: Patron | None, *, reason: s
     if hold.status is S.SUSPENDED:
         change_status(hold, S.QUEUED, actor, "resumed to be cancelled")
         hold.suspended_until = None
+    if hold.status is S.READY_TO_PULL:
+        release_copy(hold)  # still on the shelf: free for the next hold, as at expiry
     change_status(hold, S.CANCELLED, actor, words)
     hold.cancellation_reason = reason[:80] if reason else None
     hold.finished_at = clock.now()
