@@ -126,7 +126,7 @@ class _GunicornServer:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--worker-class", "gthread",
              "--threads", str(self.threads), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
-             "--preload", "wsgi:app"], cwd=ROOT, env=env)
+             "--preload", "wsgi:app"], cwd=ROOT, env=env, start_new_session=True)  # its own group: see __exit__
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -140,13 +140,22 @@ class _GunicornServer:
         raise SystemExit("gunicorn did not start listening within 60 s")
 
     def __exit__(self, *_exc) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT)  # quick shutdown: nothing is in flight
+        """Quick shutdown (nothing is in flight), then the whole process group is killed: a
+        worker stuck in a database call outlives a killed master and would load the box for
+        every later benchmark."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGINT)
             try:
                 self._process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # every worker is gone already
 
 
 SERVERS = {"gunicorn": _GunicornServer, "werkzeug": _WerkzeugServer}
