@@ -329,3 +329,22 @@ def test_with_the_queue_kept_by_the_job_a_checked_in_copy_serves_the_next_hold(s
     assert outcome.hold.hold_id == second.id
     assert (first.status, first.allocated_item_id) == (HoldStatus.READY_TO_PULL, on_shelf.id)
     assert (second.status, second.allocated_item_id) == (HoldStatus.PULLED, on_loan.id)
+
+
+def test_a_title_with_only_finished_holds_traps_nothing_and_a_new_hold_is_trapped(scene):
+    """Check-in asks first whether the title has any live hold: a cancelled one does not count,
+    a hold on another title does not count, and a hold placed since is trapped."""
+    item = scene.item("PIK")
+    scene.hold(status=HoldStatus.CANCELLED)
+    other = scene.make.title()
+    scene.session.add(Hold(patron_id=scene.make.patron(library="PIK").id, title_id=other.id,
+                           pickup_library_code="PIK", queue_key=99, status=HoldStatus.QUEUED))
+    _on_loan(scene, item)
+    scene.session.flush()
+    assert check_in(scene.session, item, "PIK", scene.librarian).hold is None
+    _on_loan(scene, item)
+    scene.session.flush()
+    hold = scene.hold()
+    outcome = check_in(scene.session, item, "PIK", scene.librarian)
+    assert outcome.hold is not None and outcome.hold.hold_id == hold.id
+    assert hold.status is HoldStatus.PULLED

@@ -173,6 +173,13 @@ def _hold_arrives(session: Session, hold: Hold, item: Item, library_code: str, a
     return hold.pickup_library_code
 
 
+def _title_has_live_hold(session: Session, title_id: int) -> bool:
+    """Whether any live hold waits on the title: most check-ins find none, and then need neither
+    the title's lock nor its queue."""
+    return session.scalar(select(Hold.id).where(Hold.title_id == title_id,
+                                                Hold.status.in_(LIVE_STATUSES)).limit(1)) is not None
+
+
 def trap_checked_in_item(session: Session, item: Item, library_code: str, *, actor_id: int | None = None,
                          at: dt.datetime | None = None) -> tuple[Hold, str | None] | None:
     """A checked-in item fills a hold by the same rules as filling: the hold it was set aside for,
@@ -185,7 +192,7 @@ def trap_checked_in_item(session: Session, item: Item, library_code: str, *, act
     if allocated is not None:
         queue_changed(lock_title(session, allocated.title_id))
         return allocated, _hold_arrives(session, allocated, item, library_code, actor_id, at)
-    if not _holdable(item):
+    if not _holdable(item) or not _title_has_live_hold(session, item.title_id):
         return None
     title = lock_title(session, item.title_id)
     filler = Filler(session)
