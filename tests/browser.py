@@ -29,3 +29,12 @@ class LiveServer:
 
 def launch_chromium(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def log_in(page, login: str, password: str, *, staff: bool = False) -> None:
+    """Log in through the real form (the staff one with ``staff``) and wait for the landing page."""
+    page.goto("/staff/login" if staff else "/login")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/staff/" if staff else "**/account")

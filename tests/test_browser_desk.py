@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from .browser import log_in
 from .conftest import screenshot
 
 pytestmark = pytest.mark.browser
@@ -28,11 +29,7 @@ def scene(make, session):
 
 
 def _log_in(page) -> None:
-    page.goto("/staff/login")
-    page.fill("input[name=login]", "deskstaff")
-    page.fill("input[name=password]", "desk-pass")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/staff/")
+    log_in(page, "deskstaff", "desk-pass", staff=True)
 
 
 def _scan(page, selector: str, code: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 from app import clock
 from app.services import holds
 
+from .browser import log_in
 from .conftest import screenshot
 
 pytestmark = pytest.mark.browser
@@ -34,14 +35,6 @@ def library(make, session):
         holds.place_hold(session, reader, title, reader, channel="opac")
     session.commit()
     return titles
-
-
-def log_in(page, login: str, password: str, *, staff: bool = False) -> None:
-    page.goto("/staff/login" if staff else "/login")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/staff/" if staff else "**/account")
 
 
 def test_a_patron_suspends_all_holds_until_a_date(page, library):

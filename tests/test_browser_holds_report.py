@@ -13,6 +13,7 @@ from app.services import holds
 from app.services.hold_queue import fill_title
 from app.services.settings import set_preference
 
+from .browser import log_in
 from .conftest import screenshot
 
 pytestmark = pytest.mark.browser
@@ -35,11 +36,7 @@ def libraries(make, session):
 
 
 def test_a_matrix_edit_with_a_bad_value_then_a_fix_changes_the_report(page, libraries, app):
-    page.goto("/staff/login")
-    page.fill("input[name=login]", "matrix-admin")
-    page.fill("input[name=password]", "pw-admin")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/staff/")
+    log_in(page, "matrix-admin", "pw-admin", staff=True)
     page.goto("/staff/holds/report")  # the librarian's library: Birch
     assert "Nothing to pull here" in page.locator("table.pull-list").inner_text()
 

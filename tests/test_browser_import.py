@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from .browser import log_in
 from .conftest import screenshot
 
 pytestmark = pytest.mark.browser
@@ -27,11 +28,7 @@ def librarian(make, session):
 def test_upload_with_two_bad_rows_and_read_the_report(page, librarian, tmp_path):
     path = tmp_path / "new-students.csv"
     path.write_text(CSV, encoding="utf-8")
-    page.goto("/staff/login")
-    page.fill("input[name=login]", "tools-staff")
-    page.fill("input[name=password]", "tools-pass")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/staff/")
+    log_in(page, "tools-staff", "tools-pass", staff=True)
     page.click("nav.staff-nav >> text=Tools")
     page.click("main >> text=Import patrons")
     page.set_input_files("input[name=file]", str(path))

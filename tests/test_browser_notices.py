@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.models import NoticeTemplate
 
+from .browser import log_in
 from .conftest import screenshot
 
 pytestmark = pytest.mark.browser
@@ -22,11 +23,7 @@ def library(make, session):
 
 
 def test_edit_preview_and_save_the_hold_ready_template(page, library, session):
-    page.goto("/staff/login")
-    page.fill("input[name=login]", "admin2")
-    page.fill("input[name=password]", "pw-admin")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/staff/")
+    log_in(page, "admin2", "pw-admin", staff=True)
     page.click("nav.staff-nav >> text=Administration")
     page.click("text=Notices")
     page.wait_for_url("**/staff/admin/notices/")

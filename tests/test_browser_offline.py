@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.models import Loan, LoanHistory, OfflineStatus, PendingOfflineOperation
 from app.services.settings import set_preference
 
-from .browser import CHROMIUM, CHROMIUM_ARGS
+from .browser import CHROMIUM, CHROMIUM_ARGS, log_in
 from .conftest import screenshot
 
 pytestmark = pytest.mark.browser
@@ -35,11 +35,7 @@ def library(make, session):
 
 
 def _log_in(page) -> None:
-    page.goto("/staff/login")
-    page.fill("input[name=login]", "admin")
-    page.fill("input[name=password]", "admin")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/staff/")
+    log_in(page, "admin", "admin", staff=True)
 
 
 def _open_offline_page(page, tab: str = "") -> None:

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import AccountLine, DebitType
 from app.services.privacy import PurgeCriteria, count_purgeable, start_purge
 
+from .browser import log_in
 from .conftest import screenshot
 
 pytestmark = pytest.mark.browser
@@ -35,11 +36,7 @@ def library(make, session):
 
 
 def _log_in(page) -> None:
-    page.goto("/staff/login")
-    page.fill("input[name=login]", "dpo")
-    page.fill("input[name=password]", "pw-dpo")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/staff/")
+    log_in(page, "dpo", "pw-dpo", staff=True)
 
 
 def test_the_officer_runs_the_dry_run_reads_the_list_and_purges(page, library, monkeypatch):
