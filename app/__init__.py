@@ -23,11 +23,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logging.getLogger("carrel").setLevel(logging.INFO)
 
     db.init_app(app)
-    from .services import policy_cache
+    from .services import activity, fines, policy_cache
     from .services.hold_queue import maintenance as hold_queue_maintenance
 
     policy_cache.install()  # before any unit of work could edit the policy
     hold_queue_maintenance.install()  # allocations recomputed per title in the changing transaction
+    fines.install()  # a balance remembered in a transaction is forgotten when it could change
+    activity.install()  # last seen written after the commit of the activity
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.opac_login"

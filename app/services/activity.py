@@ -118,7 +118,6 @@ class ActivityTracker:
 
 
 default_tracker = ActivityTracker()
-_listeners_installed = False
 
 
 def activity_stats() -> ActivityStats:
@@ -152,7 +151,6 @@ def record_activity(target: Session | scoped_session | Engine, patron_id: int | 
         if trigger not in _enabled_triggers(target):
             return
         if isinstance(target, Session):
-            _install_listeners()
             pending: dict[int, tuple[dt.datetime, ActivityTracker]] = target.info.setdefault(PENDING_KEY, {})
             previous = pending.get(patron_id)
             if previous is None or previous[0] < moment:
@@ -184,11 +182,9 @@ def _enabled_triggers(target: Session | Engine) -> frozenset[str]:
         return pref.default
 
 
-def _install_listeners() -> None:
-    global _listeners_installed
-    if not _listeners_installed:  # the hot path: a flag, not the lock
-        listen_to_every_session(("after_commit", _after_commit), ("after_transaction_end", _after_transaction_end))
-        _listeners_installed = True
+def install() -> None:
+    """Write pending activity after each commit (once per process; called by ``create_app``)."""
+    listen_to_every_session(("after_commit", _after_commit), ("after_transaction_end", _after_transaction_end))
 
 
 def _after_commit(session: Session) -> None:

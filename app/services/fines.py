@@ -56,7 +56,6 @@ def balance(session: Session, patron: Patron | int) -> Decimal:
     the new row's renewal check), and forgotten whenever it could change: a flush or a bulk
     statement touching account lines, the end of the transaction, the end of the savepoint it
     was read in. So it is always what the query would answer."""
-    _install_listeners()
     if isinstance(session, scoped_session):
         session = session()  # the request's own session: its info and transactions
     patron_id = patron if isinstance(patron, int) else patron.id
@@ -73,15 +72,13 @@ def balance(session: Session, patron: Patron | int) -> Decimal:
 
 # session.info: patron id -> (balance, the savepoint it was read in or None) for this transaction
 _BALANCES = "carrel_fines_balances"
-_listeners_installed = False
 
 
-def _install_listeners() -> None:
-    global _listeners_installed
-    if not _listeners_installed:  # the hot path: a flag, not the lock
-        listen_to_every_session(("before_flush", _forget_on_flush), ("do_orm_execute", _forget_on_bulk_statement),
-                                ("after_transaction_end", _forget_at_transaction_end))
-        _listeners_installed = True
+def install() -> None:
+    """Forget remembered balances whenever they could change (once per process; called by
+    ``create_app``, before any unit of work reads a balance)."""
+    listen_to_every_session(("before_flush", _forget_on_flush), ("do_orm_execute", _forget_on_bulk_statement),
+                            ("after_transaction_end", _forget_at_transaction_end))
 
 
 def _forget_on_flush(session: Session, _flush_context, _instances) -> None:
