@@ -53,15 +53,12 @@ def _check_holds(session: Session, patron: Patron, item: Item, outcome: CheckOut
         outcome.block(Code.WAITING_FOR_ANOTHER_PATRON, patron_name=_hold_patron_name(hold),
                       library=hold.pickup_library.name)
         return None, None
-    if hold.status in ALLOCATED_STATUSES:
-        if hold.patron_id == patron.id:
-            return None, None
-        outcome.confirm(Code.ON_HOLD_FOR_ANOTHER_PATRON, patron_name=_hold_patron_name(hold),
-                        library=hold.pickup_library.name)
-        return None, hold
+    allocated = hold.status in ALLOCATED_STATUSES
+    if allocated and hold.patron_id == patron.id:
+        return None, None
     outcome.confirm(Code.ON_HOLD_FOR_ANOTHER_PATRON, patron_name=_hold_patron_name(hold),
                     library=hold.pickup_library.name)
-    return None, None
+    return None, hold if allocated else None
 
 
 def _renew_instead(session: Session, loan: Loan, actor: Patron | None, at: dt.datetime, *, asked: bool,
