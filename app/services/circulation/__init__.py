@@ -4,7 +4,7 @@ alerts) that the staff desk, SIP2 and the offline processor each render their ow
 from .checkin import check_in
 from .checkout import check_out
 from .outcomes import CheckInOutcome, CheckOutOutcome, Code, Kind, Message, Outcome, RenewalOutcome
-from .checks import patron_standing
+from .checks import Locked, patron_standing
 from .queries import find_item, find_patron, loans_for_patron, open_transfer, overdue_loans, search_patrons
 from .renewals import renew_loan, renewal_refusals
 

@@ -14,7 +14,7 @@ from app.services.holds_hooks import find_hold_for_checked_in_item
 from app.services.rules import effective_rules
 from app.services.settings import get_preference
 
-from .checks import library_code_of, lock_item, open_loan_for_item
+from .checks import Locked, library_code_of, lock_item, open_loan_for_item
 from .due_dates import control_library, loan_rules
 from .outcomes import CheckInOutcome, Code
 from .queries import open_transfer
@@ -108,11 +108,13 @@ def _route(session: Session, item: Item, library_code: str, lent_from: str | Non
 
 
 def check_in(session: Session, item: Item | None, library: Library | str, actor: Patron | None, *,
-             returned_at: dt.datetime | None = None, barcode: str | None = None) -> CheckInOutcome:
+             returned_at: dt.datetime | None = None, barcode: str | None = None,
+             locked: Locked | None = None) -> CheckInOutcome:
     """Check an item in at ``library``: close any loan (fine charged, history written), set the
     holding library, mark a lost item found, then route it: an open transfer, a hold (asked of
     the holds service), or the return policy. An item not on loan is a clean outcome with an
-    alert. ``returned_at`` backdates the return (offline, book drop)."""
+    alert. ``returned_at`` backdates the return (offline, book drop). ``locked``: the caller
+    already holds the item's row lock and knows its loan (see ``Locked``)."""
     outcome = CheckInOutcome(item=item, barcode=barcode or (item.barcode if item else None))
     if item is None:
         outcome.block(Code.UNKNOWN_ITEM, barcode=barcode or "")
@@ -120,9 +122,11 @@ def check_in(session: Session, item: Item | None, library: Library | str, actor:
     at = returned_at or clock.now()
     outcome.returned_at = at
     library_code = library_code_of(library)
-    item = lock_item(session, item.id)
-    outcome.item = item
-    loan = open_loan_for_item(session, item, lock=True)
+    if locked is None:
+        item = outcome.item = lock_item(session, item.id)
+        loan = open_loan_for_item(session, item, lock=True)
+    else:
+        loan = locked.loan
     lent_from = item.holding_library_code
     if loan is None:
         outcome.alert(Code.NOT_ON_LOAN)

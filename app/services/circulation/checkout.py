@@ -3,6 +3,7 @@ loan, made under the patron's and the item's row locks so two desks cannot lend 
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import nullcontext
 from typing import Collection
 
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,7 @@ from app.services.holds_hooks import (
 
 from .checkin import close_loan
 from .checks import (
+    Locked,
     check_expiry_warning,
     check_item_status,
     check_loan_limit,
@@ -83,7 +85,7 @@ def check_out(session: Session, patron: Patron | None, item: Item | None, librar
               actor: Patron | None, *, confirmed: Collection[Code | str] = (), renew: bool = False,
               checked_out_at: dt.datetime | None = None, due_at: dt.datetime | None = None,
               no_block: bool = False, channel: str = "desk", barcode: str | None = None,
-              card: str | None = None) -> CheckOutOutcome:
+              card: str | None = None, locked: Locked | None = None) -> CheckOutOutcome:
     """Lend ``item`` to ``patron`` at ``library``, or say why not.
 
     Blocks refuse. Confirmations refuse until their codes are in ``confirmed`` (staff agreed):
@@ -91,7 +93,8 @@ def check_out(session: Session, patron: Patron | None, item: Item | None, librar
     patron is renewed when ``renew`` is set or its confirmation agreed. ``no_block`` (offline,
     store-and-forward) goes past every block and confirmation, recording them in
     ``overridden``; ``checked_out_at`` and ``due_at`` then carry the original time and due
-    date. Unknown patron or item (passed as None) are blocks even then."""
+    date. Unknown patron or item (passed as None) are blocks even then. ``locked``: the caller
+    already holds the patron's and item's row locks and knows the item's loan (see ``Locked``)."""
     outcome = CheckOutOutcome(patron=patron, item=item, barcode=barcode or (item.barcode if item else None))
     if patron is None:
         outcome.block(Code.UNKNOWN_PATRON, card=card or "")
@@ -103,9 +106,12 @@ def check_out(session: Session, patron: Patron | None, item: Item | None, librar
     on = clock.local(at).date()
     library_code = library_code_of(library)
     agreed = _agreed_codes(confirmed)
-    patron = outcome.patron = lock_row(session, Patron, patron.id, joinedload(Patron.restrictions))
-    item = outcome.item = lock_item(session, item.id)
-    current = open_loan_for_item(session, item, lock=True)
+    if locked is None:
+        patron = outcome.patron = lock_row(session, Patron, patron.id, joinedload(Patron.restrictions))
+        item = outcome.item = lock_item(session, item.id)
+        current = open_loan_for_item(session, item, lock=True)
+    else:
+        current = locked.loan
     if current is not None and current.patron_id == patron.id:
         return _renew_instead(session, current, actor, at, asked=renew or Code.ALREADY_ON_LOAN_TO_PATRON in agreed,
                               no_block=no_block, outcome=outcome)
@@ -128,8 +134,10 @@ def check_out(session: Session, patron: Patron | None, item: Item | None, librar
                      info={"patron_id": patron.id, "codes": [m.code.value for m in overridden]})
 
     done: list[Message] = []
+    # Without the caller's locks, a concurrent checkout of the item can still win the race to
+    # the loan's unique item: a savepoint turns that into a clean refusal. With them it cannot.
     try:
-        with session.begin_nested():
+        with session.begin_nested() if locked is None else nullcontext():
             if current is not None:
                 previous = current.patron.full_name
                 close_loan(session, current, library_code, actor, at)
@@ -141,6 +149,8 @@ def check_out(session: Session, patron: Patron | None, item: Item | None, librar
                 release_allocation(session, other_allocated_hold, actor, at)
             loan = _lend(session, patron, item, library_code, actor, at, due_at, channel)
     except IntegrityError:
+        if locked is not None:
+            raise
         outcome.block(Code.CHECKED_OUT_CONCURRENTLY)
         return outcome
     outcome.messages.extend(done)

@@ -3,6 +3,7 @@ the row locks that make one item's checkouts take turns."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -38,6 +39,18 @@ def lock_row(session: Session, model: type[Row], row_id: int, *options: ORMOptio
 def lock_item(session: Session, item_id: int) -> Item:
     """The item under its row lock, with its title (every answer to a scan names it)."""
     return lock_row(session, Item, item_id, joinedload(Item.title))
+
+
+@dataclass(frozen=True)
+class Locked:
+    """Handed to a checkout or check-in by a caller that already holds the rows it would lock,
+    read since they were locked: the patron (with its restrictions loaded) and the item (with its
+    title) under their row locks, and ``loan``, the item's open loan as it stands (None: none).
+    The service then uses them as they are instead of locking and reading them again. An
+    offline batch does this: it locks every patron and item it names up front and keeps track
+    of each item's loan as its actions apply (on SQLite the batch is the only writer)."""
+
+    loan: Loan | None
 
 
 def open_loan_for_item(session: Session, item: Item, *, lock: bool = False) -> Loan | None:

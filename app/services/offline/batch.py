@@ -16,11 +16,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Sequence
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.models import Item, Loan, LoanHistory, OfflineAction, Patron, PendingOfflineOperation
-from app.services.circulation import find_patron
+from app.services.circulation import Locked
 
 
 def _key(code: str | None) -> str:
@@ -33,44 +33,46 @@ class Lookups:
     def __init__(self, session: Session, operations: Sequence[PendingOfflineOperation]):
         self.session = session
         lock = session.get_bind().dialect.name != "sqlite"
-        cards = sorted({op.cardnumber for op in operations if op.cardnumber})
-        barcodes = sorted({op.barcode for op in operations if op.barcode})
-        self.patrons = {p.cardnumber: p for p in self._rows(Patron, Patron.cardnumber.in_(cards), lock)} \
-            if cards else {}
-        self.items = {i.barcode: i for i in self._rows(Item, Item.barcode.in_(barcodes), lock)} if barcodes else {}
-        self._by_username: dict[str, Patron | None] = {}
+        cards = sorted({_key(op.cardnumber) for op in operations} - {""})
+        barcodes = sorted({_key(op.barcode) for op in operations} - {""})
+        patrons = self._rows(Patron, or_(Patron.cardnumber.in_(cards), Patron.userid.in_(cards)), lock,
+                             selectinload(Patron.restrictions)) if cards else []
+        # By card number, else by username (as at the desk).
+        self.patrons = {p.userid: p for p in patrons if p.userid} | {p.cardnumber: p for p in patrons if p.cardnumber}
+        self.items = {i.barcode: i for i in self._rows(
+            Item, Item.barcode.in_(barcodes), lock, joinedload(Item.title))} if barcodes else {}
         item_ids = sorted(i.id for i in self.items.values())
         self.loans: dict[int, Loan] = {}
         self.last_lent: dict[int, dt.datetime] = {}
         if item_ids:
-            loans = select(Loan).where(Loan.item_id.in_(item_ids)).options(joinedload(Loan.patron))
+            loans = (select(Loan).where(Loan.item_id.in_(item_ids)).options(joinedload(Loan.patron))
+                     .execution_options(populate_existing=True))
             if lock:
-                loans = loans.with_for_update(of=Loan).execution_options(populate_existing=True)
+                loans = loans.with_for_update(of=Loan)
             self.loans = {loan.item_id: loan for loan in session.scalars(loans)}
             self.last_lent = dict(session.execute(
                 select(LoanHistory.item_id, func.max(LoanHistory.issued_at))
                 .where(LoanHistory.item_id.in_(item_ids)).group_by(LoanHistory.item_id)).all())
 
-    def _rows(self, model: type[Patron] | type[Item], where, lock: bool) -> list:
-        stmt = select(model).where(where).order_by(model.id)
+    def _rows(self, model: type[Patron] | type[Item], where, lock: bool, load) -> list:
+        """Read afresh (rows a session kept from an earlier batch may be out of date)."""
+        stmt = select(model).where(where).order_by(model.id).options(load).execution_options(populate_existing=True)
         if lock:
-            stmt = stmt.with_for_update(of=model).execution_options(populate_existing=True)
-        return list(self.session.scalars(stmt))
+            stmt = stmt.with_for_update(of=model)
+        return list(self.session.scalars(stmt).unique())
 
     def patron(self, card: str | None) -> Patron | None:
-        """By card number, else by username (as at the desk)."""
-        patron = self.patrons.get(card or "")
-        if patron is not None:
-            return patron
-        if _key(card) not in self._by_username:
-            self._by_username[_key(card)] = find_patron(self.session, card)
-        return self._by_username[_key(card)]
+        return self.patrons.get(_key(card))
 
     def item(self, barcode: str | None) -> Item | None:
         return self.items.get(_key(barcode))
 
     def open_loan(self, item: Item) -> Loan | None:
         return self.loans.get(item.id)
+
+    def locked(self, item: Item) -> Locked:
+        """What a checkout or check-in of the item would otherwise lock and read again."""
+        return Locked(loan=self.open_loan(item))
 
     def lent_after(self, item: Item, at: dt.datetime) -> dt.datetime | None:
         """When a finished loan of the item began, if one began after ``at``."""

@@ -160,7 +160,7 @@ def _issue(session: Session, op: PendingOfflineOperation, actor: Patron | None, 
         due_at, note = None, f" The due date chosen offline ({_day(op.due_at)}) was before the checkout: the rules' due date was used."
     outcome = check_out(session, patron, item, op.library_code or item.holding_library_code, actor,
                         no_block=True, checked_out_at=at, due_at=due_at, channel="offline",
-                        barcode=op.barcode, card=op.cardnumber)
+                        barcode=op.barcode, card=op.cardnumber, locked=found.locked(item))
     if not outcome.ok:
         return _failed(OfflineOutcome.CHECKOUT_REFUSED, " ".join(m.text for m in outcome.blocks) or "Refused.")
     record_activity(session, patron.id, "offline", at)
@@ -182,7 +182,8 @@ def _return(session: Session, op: PendingOfflineOperation, actor: Patron | None,
                        f"The current loan to {_patron_label(loan.patron)} began at {_when(loan.issued_at)}, after "
                        f"this return ({_when(at)}): the loan stays open.")
     loan_id, patron = loan.id, loan.patron
-    outcome = check_in(session, item, op.library_code or loan.library_code, actor, returned_at=at, barcode=op.barcode)
+    outcome = check_in(session, item, op.library_code or loan.library_code, actor, returned_at=at, barcode=op.barcode,
+                       locked=found.locked(item))
     record_activity(session, patron.id, "offline", at)
     return Verdict(True, OfflineOutcome.CHECKED_IN,
                    f"Checked in from {_patron_label(patron)} at {_when(at)}." + _notes(outcome), loan_id=loan_id)
