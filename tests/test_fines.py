@@ -200,3 +200,15 @@ def test_a_payment_committed_elsewhere_is_seen_by_the_next_transaction(desk):
     with db.unit_of_work() as other:
         fines.pay_fees(other, other.get(Patron, desk.patron.id), "3.00", "cash", None)
     assert fines.balance(desk.session, desk.patron) == 0
+
+
+def test_balances_read_together_follow_each_patrons_own_changes(desk):
+    other = desk.make.patron()
+    _fees(desk, "2.00")
+    moved = fines.add_manual_fee(desk.session, other, "3.00", None, description="Charged to the wrong card")
+    fines.read_balances(desk.session, [desk.patron.id, other.id])
+    assert (fines.balance(desk.session, desk.patron), fines.balance(desk.session, other)) == (Decimal("2.00"), Decimal("3.00"))
+    fines.add_manual_fee(desk.session, desk.patron, "0.50", None, description="Late")
+    assert (fines.balance(desk.session, desk.patron), fines.balance(desk.session, other)) == (Decimal("2.50"), Decimal("3.00"))
+    moved.patron_id = desk.patron.id  # staff move the line: both balances change
+    assert (fines.balance(desk.session, desk.patron), fines.balance(desk.session, other)) == (Decimal("5.50"), 0)

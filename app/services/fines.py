@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session
 
 from app import clock
@@ -53,11 +53,10 @@ def balance(session: Session, patron: Patron | int) -> Decimal:
     """What the patron owes: outstanding debits less unapplied credits.
 
     Read once per transaction and patron (a checkout needs it for the standing, the summary and
-    the new row's renewal check), and forgotten whenever it could change: a flush or a bulk
-    statement touching account lines, the end of the transaction, the end of the savepoint it
-    was read in. So it is always what the query would answer."""
-    if isinstance(session, scoped_session):
-        session = session()  # the request's own session: its info and transactions
+    the new row's renewal check), and forgotten whenever it could change: a flush writing the
+    patron's account lines, any bulk statement, the end of the transaction, the end of the
+    savepoint it was read in. So it is always what the query would answer."""
+    session = _own(session)
     patron_id = patron if isinstance(patron, int) else patron.id
     if session.autoflush:
         session.flush()  # as the query's autoflush would: pending account lines count
@@ -68,6 +67,28 @@ def balance(session: Session, patron: Patron | int) -> Decimal:
         known[patron_id] = (Decimal(total or 0).quantize(CENT, rounding=ROUND_HALF_UP),
                             session.get_nested_transaction())
     return known[patron_id][0]
+
+
+def _own(session: Session) -> Session:
+    """The request's own session behind a scoped one: its info and transactions."""
+    return session() if isinstance(session, scoped_session) else session
+
+
+def read_balances(session: Session, patron_ids: Iterable[int]) -> None:
+    """Read several patrons' balances in one statement, remembered as ``balance`` remembers
+    one (a batch of offline actions reads those of every patron it names up front)."""
+    wanted = sorted(set(patron_ids))
+    if not wanted:
+        return
+    session = _own(session)
+    if session.autoflush:
+        session.flush()
+    known: dict[int, tuple[Decimal, object]] = session.info.setdefault(_BALANCES, {})
+    totals = dict(session.execute(select(AccountLine.patron_id, func.sum(AccountLine.amount_outstanding))
+                                  .where(AccountLine.patron_id.in_(wanted)).group_by(AccountLine.patron_id)).all())
+    savepoint = session.get_nested_transaction()
+    for patron_id in wanted:
+        known[patron_id] = (Decimal(totals.get(patron_id) or 0).quantize(CENT, rounding=ROUND_HALF_UP), savepoint)
 
 
 # session.info: patron id -> (balance, the savepoint it was read in or None) for this transaction
@@ -82,9 +103,15 @@ def install() -> None:
 
 
 def _forget_on_flush(session: Session, _flush_context, _instances) -> None:
-    if session.info.get(_BALANCES) and any(
-            isinstance(row, AccountLine) for rows in (session.new, session.dirty, session.deleted) for row in rows):
-        session.info.pop(_BALANCES)
+    """Forget the balances of the patrons whose account lines are about to be written."""
+    known = session.info.get(_BALANCES)
+    if not known:
+        return
+    for rows in (session.new, session.dirty, session.deleted):
+        for row in rows:
+            if isinstance(row, AccountLine):
+                known.pop(row.patron_id, None)
+                known.pop(inspect(row).committed_state.get("patron_id"), None)  # a line moved to another patron
 
 
 def _forget_on_bulk_statement(state: ORMExecuteState) -> None:
@@ -165,9 +192,10 @@ def charge_overdue_fine(session: Session, loan: Loan, returned_at: dt.datetime, 
     check-in, "renewed" at renewal). An "accruing" line a nightly job may have started for this
     loan is finalised instead of charged twice."""
     calculation = calculate_overdue_fine(session, loan.due_at, returned_at, policy)
+    # Only a loan overdue by now can have one (even when returned, backdated, before it fell due).
     accruing = session.scalar(select(AccountLine).where(
         AccountLine.loan_id == loan.id, AccountLine.debit_type == DebitType.OVERDUE,
-        AccountLine.status == "accruing"))
+        AccountLine.status == "accruing")) if loan.due_at < clock.now() else None
     if accruing is not None:
         paid = accruing.amount - accruing.amount_outstanding
         accruing.amount = max(calculation.amount, paid)

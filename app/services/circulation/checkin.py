@@ -36,7 +36,8 @@ def fine_policy(session: Session, loan: Loan, patron: Patron, item: Item) -> fin
 def close_loan(session: Session, loan: Loan, library_code: str, actor: Patron | None,
                returned_at: dt.datetime) -> tuple[LoanHistory, AccountLine | None, fines.FineCalculation | None]:
     """End a loan: charge its overdue fine, move it to history (anonymised at once for a
-    patron who keeps none), and free the item."""
+    patron who keeps none), and free the item. Written at the next flush: a check-in's with its
+    other changes, a checkout's before it lends the item again."""
     patron: Patron = loan.patron
     item: Item = loan.item
     fine, calculation = None, None
@@ -54,7 +55,6 @@ def close_loan(session: Session, loan: Loan, library_code: str, actor: Patron | 
     )
     session.add(history)
     session.delete(loan)
-    session.flush()
     return history, fine, calculation
 
 

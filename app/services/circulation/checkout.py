@@ -141,6 +141,7 @@ def check_out(session: Session, patron: Patron | None, item: Item | None, librar
             if current is not None:
                 previous = current.patron.full_name
                 close_loan(session, current, library_code, actor, at)
+                session.flush()  # the old loan is gone before the new one takes its item
                 done.append(Message(Code.PREVIOUS_LOAN_CHECKED_IN, Kind.ALERT, {"patron_name": previous}))
             if own_waiting_hold is not None:
                 fill_hold_at_checkout(session, own_waiting_hold, actor, at)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -37,11 +37,15 @@ def overdue_loans(on: dt.date):
     return select(Loan).where(Loan.due_at < day_start).order_by(Loan.due_at)
 
 
+_OPEN_TRANSFER = select(ItemTransfer).where(
+    ItemTransfer.item_id == bindparam("item_id"), ItemTransfer.arrived_at.is_(None),
+    ItemTransfer.cancelled_at.is_(None)).order_by(ItemTransfer.id.desc()).limit(1)
+
+
 def open_transfer(session: Session, item: Item) -> ItemTransfer | None:
-    """The item's transfer still under way (sent, neither arrived nor cancelled), if any."""
-    return session.scalar(select(ItemTransfer).where(
-        ItemTransfer.item_id == item.id, ItemTransfer.arrived_at.is_(None), ItemTransfer.cancelled_at.is_(None),
-    ).order_by(ItemTransfer.id.desc()).limit(1))
+    """The item's transfer still under way (sent, neither arrived nor cancelled), if any (asked
+    at every check-in: the statement is built once)."""
+    return session.scalar(_OPEN_TRANSFER, {"item_id": item.id})
 
 
 def search_patrons(query: str):

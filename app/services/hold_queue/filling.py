@@ -16,7 +16,7 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -173,11 +173,14 @@ def _hold_arrives(session: Session, hold: Hold, item: Item, library_code: str, a
     return hold.pickup_library_code
 
 
-def _title_has_live_hold(session: Session, title_id: int) -> bool:
-    """Whether any live hold waits on the title: most check-ins find none, and then need neither
-    the title's lock nor its queue."""
-    return session.scalar(select(Hold.id).where(Hold.title_id == title_id,
-                                                Hold.status.in_(LIVE_STATUSES)).limit(1)) is not None
+# Asked at every check-in, in one statement: the hold the copy was set aside for, if any, and
+# whether any live hold waits on its title at all. Most check-ins find neither, and then need
+# neither the title's lock nor its queue.
+_ALLOCATED_OR_WAITED_FOR = select(
+    select(Hold.id).where(Hold.allocated_item_id == bindparam("item_id"),
+                          Hold.status.in_((HoldStatus.READY_TO_PULL, HoldStatus.IN_TRANSIT)))
+    .order_by(Hold.id).limit(1).scalar_subquery(),
+    exists().where(Hold.title_id == bindparam("title_id"), Hold.status.in_(LIVE_STATUSES)))
 
 
 def trap_checked_in_item(session: Session, item: Item, library_code: str, *, actor_id: int | None = None,
@@ -186,13 +189,13 @@ def trap_checked_in_item(session: Session, item: Item, library_code: str, *, act
     or the first hold it may go to from here, queued or (``check_in_takes_over``) ready to pull
     with another copy, which is freed. Returns (hold, transfer destination)."""
     at = at or clock.now()
-    allocated = session.scalar(select(Hold).where(
-        Hold.allocated_item_id == item.id,
-        Hold.status.in_((HoldStatus.READY_TO_PULL, HoldStatus.IN_TRANSIT))).order_by(Hold.id).limit(1))
-    if allocated is not None:
+    allocated_id, title_waited_for = session.execute(
+        _ALLOCATED_OR_WAITED_FOR, {"item_id": item.id, "title_id": item.title_id}).one()
+    if allocated_id is not None:
+        allocated = session.get(Hold, allocated_id)
         queue_changed(lock_title(session, allocated.title_id))
         return allocated, _hold_arrives(session, allocated, item, library_code, actor_id, at)
-    if not _holdable(item) or not _title_has_live_hold(session, item.title_id):
+    if not _holdable(item) or not title_waited_for:
         return None
     title = lock_title(session, item.title_id)
     filler = Filler(session)

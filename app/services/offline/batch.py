@@ -1,6 +1,6 @@
-"""What one batch of offline actions reads before it applies anything: its patrons, its items,
-their open loans and when each item was last lent, in one query each instead of one or two
-per action.
+"""What one batch of offline actions reads before it applies anything: its patrons and their
+balances, its items, their open loans and when each item was last lent, in one query each
+instead of one or two per action.
 
 The answers stay exact for the whole batch. The processor tells the batch what each applied
 action changed (``settle``), and nobody else can change these loans meanwhile: on SQLite the
@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.models import Item, Loan, LoanHistory, OfflineAction, Patron, PendingOfflineOperation
+from app.services import fines
 from app.services.circulation import Locked
 
 
@@ -39,6 +40,7 @@ class Lookups:
                              selectinload(Patron.restrictions)) if cards else []
         # By card number, else by username (as at the desk).
         self.patrons = {p.userid: p for p in patrons if p.userid} | {p.cardnumber: p for p in patrons if p.cardnumber}
+        fines.read_balances(session, [p.id for p in patrons])  # each checkout weighs the patron's fines
         self.items = {i.barcode: i for i in self._rows(
             Item, Item.barcode.in_(barcodes), lock, joinedload(Item.title))} if barcodes else {}
         item_ids = sorted(i.id for i in self.items.values())
