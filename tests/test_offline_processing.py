@@ -316,3 +316,34 @@ def test_a_checkout_refused_after_writing_leaves_nothing_and_spoils_nothing_else
     assert desk.loan_of() is None and desk.loan_of(second) is None
     history = desk.session.scalars(select(LoanHistory)).all()
     assert [(h.item_id, h.issued_at, h.returned_at) for h in history] == [(second.id, at(1), at(3))]
+
+
+@pytest.mark.parametrize("batch_size", [1, 200])
+def test_the_loan_limit_counts_the_checkouts_and_returns_before_it_in_the_same_batch(offline, batch_size):
+    desk = offline.desk
+    desk.rule("maxissueqty", 2)
+    for n in (2, 3, 4):
+        desk.make.item(barcode=f"3999900000000{n}", title=desk.item.title)
+    desk.check_out(checked_out_at=at(-60))
+    offline.upload(issue(at(1), CARD, "39999000000002"), issue(at(2), CARD, "39999000000003"),
+                   ret(at(3), "39999000000002"), ret(at(4), "39999000000003"), issue(at(5), CARD, "39999000000004"))
+    summary = offline.process(batch_size=batch_size)
+    assert summary.applied == 5
+    results = [op.result for op in offline.operations()]
+    assert "This is the last loan the patron is allowed (2)." in results[0] and "Went past" not in results[0]
+    assert "Went past: The patron has 2 loans; the limit is 2." in results[1]
+    assert "This is the last loan the patron is allowed (2)." in results[4] and "Went past" not in results[4]
+
+
+@pytest.mark.parametrize("batch_size", [1, 200])
+def test_a_transfer_opened_by_a_return_is_seen_by_the_items_next_return_in_the_same_batch(offline, batch_size):
+    desk = offline.desk
+    desk.check_out(checked_out_at=at(-60))
+    holder = desk.make.patron(cardnumber="23529000000002", surname="Holder", firstname="Hal")
+    desk.hold(holder, pickup="FPL")
+    offline.upload(ret(at(10), BARCODE), issue(at(20), CARD, BARCODE), ret(at(30), BARCODE))
+    summary = offline.process(batch_size=batch_size)
+    assert [r.outcome for r in summary.results] == ["checked_in", "checked_out", "checked_in"]
+    results = [op.result for op in offline.operations()]
+    assert "send the item to Fairview" in results[0]
+    assert "The item is in transit to Fairview: send it on." in results[2]

@@ -75,8 +75,8 @@ def _return_target(session: Session, item: Item, lent_from: str | None) -> str |
 
 
 def _route(session: Session, item: Item, library_code: str, lent_from: str | None, at: dt.datetime,
-           outcome: CheckInOutcome) -> None:
-    transfer = open_transfer(session, item)
+           outcome: CheckInOutcome, in_transit: bool | None) -> None:
+    transfer = None if in_transit is False else open_transfer(session, item)
     if transfer is not None:
         if transfer.to_library_code == library_code:
             transfer.arrived_at = at
@@ -145,6 +145,6 @@ def check_in(session: Session, item: Item | None, library: Library | str, actor:
         outcome.alert(Code.ITEM_WITHDRAWN)
     item.holding_library_code = library_code
     item.date_last_seen = clock.local(at).date()
-    _route(session, item, library_code, lent_from, at, outcome)
+    _route(session, item, library_code, lent_from, at, outcome, locked.in_transit if locked else None)
     session.flush()
     return outcome

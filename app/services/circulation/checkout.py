@@ -118,7 +118,7 @@ def check_out(session: Session, patron: Patron | None, item: Item | None, librar
 
     rules = loan_rules(session, patron, item, library_code, CHECKOUT_RULES)
     check_patron_standing(session, patron, outcome, on)
-    check_loan_limit(session, patron, rules, outcome)
+    check_loan_limit(session, patron, rules, outcome, locked.patron_loans if locked else None)
     check_item_status(item, rules, outcome)
     own_waiting_hold, other_allocated_hold = _check_holds(session, patron, item, outcome)
     if current is not None:

@@ -48,9 +48,15 @@ class Locked:
     title) under their row locks, and ``loan``, the item's open loan as it stands (None: none).
     The service then uses them as they are instead of locking and reading them again. An
     offline batch does this: it locks every patron and item it names up front and keeps track
-    of each item's loan as its actions apply (on SQLite the batch is the only writer)."""
+    of each item's loan as its actions apply (on SQLite the batch is the only writer).
+
+    The caller may also pass what it counted for many rows at once: ``patron_loans``, the
+    patron's open loans, and ``in_transit``, whether the item has a transfer under way (False:
+    known to have none). None means "not known": the service asks."""
 
     loan: Loan | None
+    patron_loans: int | None = None
+    in_transit: bool | None = None
 
 
 def open_loan_for_item(session: Session, item: Item, *, lock: bool = False) -> Loan | None:
@@ -88,12 +94,14 @@ def check_patron_standing(session: Session, patron: Patron, outcome: Outcome, on
         outcome.confirm(Code.PATRON_OWES_FINES, balance=fines.money(owed))
 
 
-def check_loan_limit(session: Session, patron: Patron, rules: dict[str, Any], outcome: Outcome) -> None:
-    """Block at ``maxissueqty`` open loans (all item types counted); alert on the last one."""
+def check_loan_limit(session: Session, patron: Patron, rules: dict[str, Any], outcome: Outcome,
+                     count: int | None = None) -> None:
+    """Block at ``maxissueqty`` open loans (all item types counted; ``count`` when the caller
+    knows it); alert on the last one."""
     limit = rules["maxissueqty"]
     if limit is None:
         return
-    count = loan_count(session, patron)
+    count = loan_count(session, patron) if count is None else count
     if count >= limit:
         outcome.block(Code.TOO_MANY_LOANS, count=count, limit=limit)
     elif count + 1 == limit:

@@ -160,7 +160,7 @@ def _issue(session: Session, op: PendingOfflineOperation, actor: Patron | None, 
         due_at, note = None, f" The due date chosen offline ({_day(op.due_at)}) was before the checkout: the rules' due date was used."
     outcome = check_out(session, patron, item, op.library_code or item.holding_library_code, actor,
                         no_block=True, checked_out_at=at, due_at=due_at, channel="offline",
-                        barcode=op.barcode, card=op.cardnumber, locked=found.locked(item))
+                        barcode=op.barcode, card=op.cardnumber, locked=found.locked(item, patron))
     if not outcome.ok:
         return _failed(OfflineOutcome.CHECKOUT_REFUSED, " ".join(m.text for m in outcome.blocks) or "Refused.")
     record_activity(session, patron.id, "offline", at)
