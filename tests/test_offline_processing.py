@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import AccountLine, CreditType, Hold, HoldStatus, Loan, LoanHistory, OfflineStatus, PatronRestriction
-from app.services import activity, holds_hooks
+from app.services import activity
 from app.services.offline import OfflineOutcome
 from app.services.settings import set_preference
 
@@ -151,17 +151,12 @@ def test_a_return_of_an_item_not_on_loan_fails(offline):
     assert (op.status, op.outcome) == (OfflineStatus.FAILED, "not_on_loan")
 
 
-def test_a_return_traps_holds_like_any_check_in(offline, monkeypatch):
+def test_a_return_traps_holds_like_any_check_in(offline):
     desk = offline.desk
     desk.check_out(checked_out_at=at(-60))
-    match = holds_hooks.HoldMatch(hold_id=1, patron_id=None, patron_name="Hal Holder", pickup_library_code="FPL",
-                                  transfer_to="FPL")
-    asked = []
-    monkeypatch.setattr("app.services.circulation.checkin.find_hold_for_checked_in_item",
-                        lambda session, item, library: asked.append((item.barcode, library)) or match)
+    desk.hold(desk.make.patron(cardnumber="23529000000002", surname="Holder", firstname="Hal"), pickup="FPL")
     offline.upload(ret(at(30), BARCODE))
     offline.process()
-    assert asked == [(BARCODE, "CPL")]
     assert "Hold found for Hal Holder: send the item to Fairview." in offline.operations()[0].result
 
 
@@ -347,3 +342,16 @@ def test_a_transfer_opened_by_a_return_is_seen_by_the_items_next_return_in_the_s
     results = [op.result for op in offline.operations()]
     assert "send the item to Fairview" in results[0]
     assert "The item is in transit to Fairview: send it on." in results[2]
+
+
+@pytest.mark.parametrize("batch_size", [1, 200])
+def test_a_copy_trapped_by_a_return_fills_the_hold_when_its_patron_checks_it_out_in_the_same_batch(offline, batch_size):
+    desk = offline.desk
+    desk.check_out(checked_out_at=at(-60))
+    hold = desk.hold(desk.make.patron(cardnumber="23529000000002", surname="Holder", firstname="Hal"))
+    offline.upload(ret(at(10), BARCODE), issue(at(20), "23529000000002", BARCODE))
+    summary = offline.process(batch_size=batch_size)
+    assert [r.outcome for r in summary.results] == ["checked_in", "checked_out"]
+    assert offline.operations()[1].result.endswith("This checkout fills the patron's hold.")
+    offline.session.refresh(hold)
+    assert hold.status is HoldStatus.FILLED

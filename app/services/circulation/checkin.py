@@ -75,8 +75,8 @@ def _return_target(session: Session, item: Item, lent_from: str | None) -> str |
 
 
 def _route(session: Session, item: Item, library_code: str, lent_from: str | None, at: dt.datetime,
-           outcome: CheckInOutcome, in_transit: bool | None) -> None:
-    transfer = None if in_transit is False else open_transfer(session, item)
+           outcome: CheckInOutcome, locked: Locked | None) -> None:
+    transfer = None if locked is not None and locked.in_transit is False else open_transfer(session, item)
     if transfer is not None:
         if transfer.to_library_code == library_code:
             transfer.arrived_at = at
@@ -85,7 +85,8 @@ def _route(session: Session, item: Item, library_code: str, lent_from: str | Non
             outcome.transfer_to = transfer.to_library_code
             outcome.alert(Code.IN_TRANSIT_ELSEWHERE, library=_library_name(session, transfer.to_library_code))
             return
-    hold = find_hold_for_checked_in_item(session, item, library_code)
+    hold = None if locked is not None and locked.title_held is False else \
+        find_hold_for_checked_in_item(session, item, library_code)
     if hold is not None:
         outcome.hold = hold
         outcome.transfer_to = hold.transfer_to
@@ -145,6 +146,6 @@ def check_in(session: Session, item: Item | None, library: Library | str, actor:
         outcome.alert(Code.ITEM_WITHDRAWN)
     item.holding_library_code = library_code
     item.date_last_seen = clock.local(at).date()
-    _route(session, item, library_code, lent_from, at, outcome, locked.in_transit if locked else None)
+    _route(session, item, library_code, lent_from, at, outcome, locked)
     session.flush()
     return outcome

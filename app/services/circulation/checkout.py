@@ -120,7 +120,8 @@ def check_out(session: Session, patron: Patron | None, item: Item | None, librar
     check_patron_standing(session, patron, outcome, on)
     check_loan_limit(session, patron, rules, outcome, locked.patron_loans if locked else None)
     check_item_status(item, rules, outcome)
-    own_waiting_hold, other_allocated_hold = _check_holds(session, patron, item, outcome)
+    own_waiting_hold, other_allocated_hold = (None, None) if locked is not None and locked.title_held is False \
+        else _check_holds(session, patron, item, outcome)
     if current is not None:
         outcome.confirm(Code.ON_LOAN_TO_ANOTHER_PATRON, patron_name=current.patron.full_name,
                         due=clock.local(current.due_at).date().isoformat())

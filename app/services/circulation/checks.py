@@ -51,12 +51,15 @@ class Locked:
     of each item's loan as its actions apply (on SQLite the batch is the only writer).
 
     The caller may also pass what it counted for many rows at once: ``patron_loans``, the
-    patron's open loans, and ``in_transit``, whether the item has a transfer under way (False:
-    known to have none). None means "not known": the service asks."""
+    patron's open loans; ``in_transit``, whether the item has a transfer under way; and
+    ``title_held``, whether any live hold waits on the item's title (False: known to have none,
+    so no hold can stand in the way of the checkout or be trapped by the check-in). None means
+    "not known": the service asks."""
 
     loan: Loan | None
     patron_loans: int | None = None
     in_transit: bool | None = None
+    title_held: bool | None = None
 
 
 def open_loan_for_item(session: Session, item: Item, *, lock: bool = False) -> Loan | None:

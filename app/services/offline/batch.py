@@ -2,17 +2,22 @@
 instead of one or more per action: its patrons, their balances and loan counts; its items,
 their open loans, which are in transit, and when each was last lent.
 
-The answers stay exact for the whole batch. The processor tells the batch what each applied
+What it knows of loans stays exact for the whole batch. The processor tells the batch what each applied
 action changed (``settle``), and nobody else can change these loans meanwhile: on SQLite the
 batch's transaction is the only writer (BEGIN IMMEDIATE); elsewhere the batch's patrons and
 items are locked here, patrons first then items, each in id order (the order a checkout takes
 them), and every checkout and check-in takes the item's row lock before it touches its loan.
 Transfers are opened for copies on the shelf or being checked in, so an item on loan gets one
-only from the batch's own check-in (after which the batch no longer answers for it). One
-figure can move under the batch on PostgreSQL: a patron's loan count falls when a desk
-checks in another of their items (a check-in locks the item, not the patron). Offline
-checkouts go past the loan limit anyway; at worst a "too many loans" is recorded as gone
-past one loan early.
+only from the batch's own check-in (after which the batch no longer answers for it). A
+title's live holds only end through the batch's actions (a checkout fills one, a check-in
+traps one and it stays live), so a title without any at the start has none throughout.
+
+Two answers can move under the batch on PostgreSQL, as they could between any action's own
+read and the batch's commit: a patron's loan count falls when a desk checks in another of
+their items (a check-in locks the item, not the patron), and a patron may place a hold on one
+of the titles. Offline checkouts go past the loan limit anyway (at worst a "too many loans"
+is recorded as gone past one loan early); a hold placed meanwhile is filled by the holds
+queue like any hold placed on a title whose copies are on the shelf.
 
 A loan that ended during the batch began no later than the action that ended it, and actions
 run in time order, so the last lending time read up front still answers "was the item lent
@@ -25,7 +30,8 @@ from typing import Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from app.models import Item, ItemTransfer, Loan, LoanHistory, OfflineAction, Patron, PendingOfflineOperation
+from app.models import Hold, Item, ItemTransfer, Loan, LoanHistory, OfflineAction, Patron, PendingOfflineOperation
+from app.models.hold import LIVE_STATUSES
 from app.services import fines
 from app.services.circulation import Locked
 
@@ -53,6 +59,7 @@ class Lookups:
         self.loans: dict[int, Loan] = {}
         self.last_lent: dict[int, dt.datetime] = {}
         self.in_transit: set[int] = set()
+        self.held_titles: set[int] = set()
         self.touched: set[int] = set()  # items an applied action checked out or in
         if item_ids:
             loans = (select(Loan).where(Loan.item_id.in_(item_ids)).options(joinedload(Loan.patron))
@@ -66,6 +73,9 @@ class Lookups:
             self.in_transit = set(session.scalars(select(ItemTransfer.item_id).distinct().where(
                 ItemTransfer.item_id.in_(item_ids), ItemTransfer.arrived_at.is_(None),
                 ItemTransfer.cancelled_at.is_(None))))
+            title_ids = sorted({i.title_id for i in self.items.values()})
+            self.held_titles = set(session.scalars(select(Hold.title_id).distinct().where(
+                Hold.title_id.in_(title_ids), Hold.status.in_(LIVE_STATUSES))))
         patron_ids = sorted({p.id for p in patrons})
         self.loan_counts = dict.fromkeys(patron_ids, 0) | dict(session.execute(
             select(Loan.patron_id, func.count()).where(Loan.patron_id.in_(patron_ids))
@@ -93,7 +103,8 @@ class Lookups:
         out or in (a check-in may send it somewhere)."""
         return Locked(loan=self.open_loan(item),
                       patron_loans=self.loan_counts.get(patron.id) if patron is not None else None,
-                      in_transit=None if item.id in self.touched else item.id in self.in_transit)
+                      in_transit=None if item.id in self.touched else item.id in self.in_transit,
+                      title_held=item.title_id in self.held_titles)
 
     def lent_after(self, item: Item, at: dt.datetime) -> dt.datetime | None:
         """When a finished loan of the item began, if one began after ``at``."""
