@@ -59,6 +59,15 @@ def listen_to_every_session(*listeners: tuple[str, Callable[..., Any]]) -> None:
                 event.listen(Session, name, function)
 
 
+def flush_if_pending(session: Session, model: type) -> None:
+    """Flush, as a query's autoflush would, when the session holds unwritten rows of ``model``
+    (new, changed or deleted) that a read from memory must take into account; otherwise leave
+    the other pending writes to be flushed together later."""
+    if session.autoflush and any(isinstance(row, model) for rows in (session.new, session.dirty, session.deleted)
+                                 for row in rows):
+        session.flush()
+
+
 class Database:
     """The engine and a thread-scoped session; each boundary (request, SIP2 message, job run)
     uses one session and commits once."""

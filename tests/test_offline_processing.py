@@ -355,3 +355,24 @@ def test_a_copy_trapped_by_a_return_fills_the_hold_when_its_patron_checks_it_out
     assert offline.operations()[1].result.endswith("This checkout fills the patron's hold.")
     offline.session.refresh(hold)
     assert hold.status is HoldStatus.FILLED
+
+
+def test_a_write_refused_by_the_database_when_the_batch_flushes_fails_only_its_own_action(offline, monkeypatch):
+    from app.services.offline import processing
+
+    desk = offline.desk
+    second = desk.make.item(barcode="39999000000002")
+    real = processing.check_out
+
+    def unwritable(session, patron, item, *args, **kw):
+        outcome = real(session, patron, item, *args, **kw)
+        if item.barcode == BARCODE:
+            outcome.loan.library_code = None  # refused by the database only when the rows are written
+        return outcome
+
+    monkeypatch.setattr(processing, "check_out", unwritable)
+    offline.upload(issue(at(1), CARD, BARCODE), issue(at(2), CARD, "39999000000002"))
+    summary = offline.process()
+    assert [r.outcome for r in summary.results] == ["error", "checked_out"]
+    assert desk.loan_of() is None
+    assert desk.loan_of(second).issued_at == at(2) and offline.operations()[1].loan_id == desk.loan_of(second).id

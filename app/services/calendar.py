@@ -8,6 +8,9 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from app.extensions import flush_if_pending
+from app.models import ClosedDay
+
 from app.services.policy_cache import policy_snapshot
 
 # A calendar that closes every day would send a search on forever; give up after a year.
@@ -16,8 +19,7 @@ SEARCH_LIMIT_DAYS = 366
 
 def _closed(session: Session, library_code: str) -> tuple[frozenset[dt.date], frozenset[int]]:
     """The library's closed dates and closed weekdays, parsed once per policy snapshot."""
-    if session.autoflush:
-        session.flush()  # as a query would: closed days added in this unit of work count
+    flush_if_pending(session, ClosedDay)  # closed days added in this unit of work count
     snapshot = policy_snapshot(session)
     key = ("closed_days", library_code)
     closed = snapshot.memo.get(key)

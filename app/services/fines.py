@@ -15,7 +15,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session
 
 from app import clock
-from app.extensions import listen_to_every_session
+from app.extensions import flush_if_pending, listen_to_every_session
 from app.models import AccountLine, AccountOffset, CreditType, DebitType, Item, Loan, Patron
 from app.models.base import ZERO
 from app.services.audit import record_audit
@@ -58,8 +58,7 @@ def balance(session: Session, patron: Patron | int) -> Decimal:
     savepoint it was read in. So it is always what the query would answer."""
     session = _own(session)
     patron_id = patron if isinstance(patron, int) else patron.id
-    if session.autoflush:
-        session.flush()  # as the query's autoflush would: pending account lines count
+    flush_if_pending(session, AccountLine)  # pending lines count (and the flush forgets whose changed)
     known: dict[int, tuple[Decimal, object]] = session.info.setdefault(_BALANCES, {})
     if patron_id not in known:
         total = session.scalar(select(func.coalesce(func.sum(AccountLine.amount_outstanding), 0))
@@ -81,8 +80,7 @@ def read_balances(session: Session, patron_ids: Iterable[int]) -> None:
     if not wanted:
         return
     session = _own(session)
-    if session.autoflush:
-        session.flush()
+    flush_if_pending(session, AccountLine)
     known: dict[int, tuple[Decimal, object]] = session.info.setdefault(_BALANCES, {})
     totals = dict(session.execute(select(AccountLine.patron_id, func.sum(AccountLine.amount_outstanding))
                                   .where(AccountLine.patron_id.in_(wanted)).group_by(AccountLine.patron_id)).all())

@@ -36,8 +36,8 @@ def fine_policy(session: Session, loan: Loan, patron: Patron, item: Item) -> fin
 def close_loan(session: Session, loan: Loan, library_code: str, actor: Patron | None,
                returned_at: dt.datetime) -> tuple[LoanHistory, AccountLine | None, fines.FineCalculation | None]:
     """End a loan: charge its overdue fine, move it to history (anonymised at once for a
-    patron who keeps none), and free the item. Written at the next flush: a check-in's with its
-    other changes, a checkout's before it lends the item again."""
+    patron who keeps none), and free the item. Written at the next flush, with the check-in's
+    other changes (a checkout flushes it before it lends the item again)."""
     patron: Patron = loan.patron
     item: Item = loan.item
     fine, calculation = None, None
@@ -147,5 +147,6 @@ def check_in(session: Session, item: Item | None, library: Library | str, actor:
     item.holding_library_code = library_code
     item.date_last_seen = clock.local(at).date()
     _route(session, item, library_code, lent_from, at, outcome, locked)
-    session.flush()
+    if locked is None or locked.flush:
+        session.flush()
     return outcome

@@ -142,14 +142,14 @@ def check_out(session: Session, patron: Patron | None, item: Item | None, librar
             if current is not None:
                 previous = current.patron.full_name
                 close_loan(session, current, library_code, actor, at)
-                session.flush()  # the old loan is gone before the new one takes its item
                 done.append(Message(Code.PREVIOUS_LOAN_CHECKED_IN, Kind.ALERT, {"patron_name": previous}))
             if own_waiting_hold is not None:
                 fill_hold_at_checkout(session, own_waiting_hold, actor, at)
                 done.append(Message(Code.HOLD_FILLED, Kind.ALERT))
             if other_allocated_hold is not None:
                 release_allocation(session, other_allocated_hold, actor, at)
-            loan = _lend(session, patron, item, library_code, actor, at, due_at, channel)
+            loan = _lend(session, patron, item, library_code, actor, at, due_at, channel,
+                         flush=locked is None or locked.flush)
     except IntegrityError:
         if locked is not None:
             raise
@@ -162,7 +162,9 @@ def check_out(session: Session, patron: Patron | None, item: Item | None, librar
 
 
 def _lend(session: Session, patron: Patron, item: Item, library_code: str, actor: Patron | None,
-          at: dt.datetime, due_at: dt.datetime | None, channel: str) -> Loan:
+          at: dt.datetime, due_at: dt.datetime | None, channel: str, *, flush: bool) -> Loan:
+    if any(isinstance(row, Loan) and row.item_id == item.id for row in session.deleted):
+        session.flush()  # the item's last loan is gone before the new one takes the item (a flush inserts first)
     loan = Loan(patron_id=patron.id, item_id=item.id, library_code=library_code,
                 issued_at=at, due_at=due_at or checkout_due_at(session, patron, item, library_code, at),
                 channel=channel, issuer_id=actor.id if actor else None)
@@ -173,5 +175,6 @@ def _lend(session: Session, patron: Patron, item: Item, library_code: str, actor
     item.holding_library_code = library_code
     item.date_last_borrowed = item.date_last_seen = day
     item.checkouts_count += 1
-    session.flush()
+    if flush:
+        session.flush()
     return loan

@@ -54,12 +54,16 @@ class Locked:
     patron's open loans; ``in_transit``, whether the item has a transfer under way; and
     ``title_held``, whether any live hold waits on the item's title (False: known to have none,
     so no hold can stand in the way of the checkout or be trapped by the check-in). None means
-    "not known": the service asks."""
+    "not known": the service asks.
+
+    ``flush=False`` leaves the service's writes to the caller's next flush, so that a batch's
+    rows go to the database together (a new loan has no id until then)."""
 
     loan: Loan | None
     patron_loans: int | None = None
     in_transit: bool | None = None
     title_held: bool | None = None
+    flush: bool = True
 
 
 def open_loan_for_item(session: Session, item: Item, *, lock: bool = False) -> Loan | None:

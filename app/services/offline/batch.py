@@ -100,11 +100,11 @@ class Lookups:
     def locked(self, item: Item, patron: Patron | None = None) -> Locked:
         """What a checkout (by ``patron``) or check-in of the item would otherwise lock and read
         again. Whether the item is in transit is known until an action of the batch checked it
-        out or in (a check-in may send it somewhere)."""
+        out or in (a check-in may send it somewhere). The writes wait for the batch's flush."""
         return Locked(loan=self.open_loan(item),
                       patron_loans=self.loan_counts.get(patron.id) if patron is not None else None,
                       in_transit=None if item.id in self.touched else item.id in self.in_transit,
-                      title_held=item.title_id in self.held_titles)
+                      title_held=item.title_id in self.held_titles, flush=False)
 
     def lent_after(self, item: Item, at: dt.datetime) -> dt.datetime | None:
         """When a finished loan of the item began, if one began after ``at``."""

@@ -72,8 +72,12 @@ class Verdict:
     applied: bool
     outcome: OfflineOutcome
     message: str
-    loan_id: int | None = None
-    loan: Loan | None = field(default=None, compare=False, repr=False)  # a checkout's new loan
+    loan_id: int | None = None  # a check-in's loan
+    loan: Loan | None = field(default=None, compare=False, repr=False)  # a checkout's new loan (its id once flushed)
+
+    @property
+    def recorded_loan_id(self) -> int | None:
+        return self.loan.id if self.loan is not None else self.loan_id
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,7 @@ def _issue(session: Session, op: PendingOfflineOperation, actor: Patron | None, 
     record_activity(session, patron.id, "offline", at)
     return Verdict(True, OfflineOutcome.CHECKED_OUT,
                    f"Checked out to {_patron_label(patron)} at {_when(at)}, due {_day(outcome.loan.due_at)}."
-                   + note + _notes(outcome), loan_id=outcome.loan.id, loan=outcome.loan)
+                   + note + _notes(outcome), loan=outcome.loan)
 
 
 def _return(session: Session, op: PendingOfflineOperation, actor: Patron | None, found: Lookups) -> Verdict:
@@ -228,7 +232,7 @@ def _verdict(session: Session, op: PendingOfflineOperation, actor: Patron | None
 
 def _row_values(verdict: Verdict, actor: Patron | None) -> dict:
     return {"status": OfflineStatus.APPLIED if verdict.applied else OfflineStatus.FAILED,
-            "outcome": verdict.outcome.value, "result": verdict.message, "loan_id": verdict.loan_id,
+            "outcome": verdict.outcome.value, "result": verdict.message, "loan_id": verdict.recorded_loan_id,
             "processed_at": clock.now(), "processed_by_id": actor.id if actor is not None else None}
 
 
@@ -335,7 +339,7 @@ def _apply_batch(session: Session, operations: Sequence[PendingOfflineOperation]
     """The verdicts of a batch's actions, applied in order, as if each had its own savepoint."""
     try:
         with session.begin_nested():
-            found, done = Lookups(session, operations), []
+            found, verdicts = Lookups(session, operations), []
             for op, by in zip(operations, actors):
                 try:
                     verdict = APPLY[op.action](session, op, by, found)
@@ -345,8 +349,12 @@ def _apply_batch(session: Session, operations: Sequence[PendingOfflineOperation]
                     raise _OneByOne
                 if verdict.applied:
                     found.settle(op, verdict.loan)
-                done.append((op, _row_values(verdict, by)))
-        return done
+                verdicts.append(verdict)
+            try:
+                session.flush()  # what the actions left for the batch's flush, written together
+            except Exception as error:
+                raise _OneByOne from error
+        return [(op, _row_values(verdict, by)) for op, verdict, by in zip(operations, verdicts, actors)]
     except _OneByOne:
         found = Lookups(session, operations)
         return [(op, _row_values(_verdict(session, op, by, found), by)) for op, by in zip(operations, actors)]
