@@ -289,22 +289,32 @@ def test_one_items_busy_day_ends_the_same_whether_its_actions_share_a_batch_or_n
                                                           OfflineStatus.APPLIED, OfflineStatus.FAILED]
 
 
+def _spoil_checkouts_of(monkeypatch, barcode: str, spoil) -> None:
+    """The offline processor's checkouts of ``barcode`` go through, then ``spoil`` their outcome."""
+    from app.services.offline import processing
+
+    real = processing.check_out
+
+    def spoilt(session, patron, item, *args, **kw):
+        outcome = real(session, patron, item, *args, **kw)
+        if item.barcode == barcode:
+            spoil(outcome)
+        return outcome
+
+    monkeypatch.setattr(processing, "check_out", spoilt)
+
+
 def test_a_checkout_refused_after_writing_leaves_nothing_and_spoils_nothing_else(offline, monkeypatch):
     from app.services.circulation.outcomes import Code
-    from app.services.offline import processing
 
     desk = offline.desk
     second = desk.make.item(barcode="39999000000002")
-    real = processing.check_out
 
-    def refused_late(session, patron, item, *args, **kw):
-        outcome = real(session, patron, item, *args, **kw)
-        if item.barcode == BARCODE:  # its loan was written, then the checkout was refused
-            outcome.loan = None
-            outcome.block(Code.CHECKED_OUT_CONCURRENTLY)
-        return outcome
+    def refused_late(outcome):  # its loan was written, then the checkout was refused
+        outcome.loan = None
+        outcome.block(Code.CHECKED_OUT_CONCURRENTLY)
 
-    monkeypatch.setattr(processing, "check_out", refused_late)
+    _spoil_checkouts_of(monkeypatch, BARCODE, refused_late)
     offline.upload(issue(at(1), CARD, "39999000000002"), issue(at(2), CARD, BARCODE), ret(at(3), "39999000000002"))
     summary = offline.process()
     assert [r.outcome for r in summary.results] == ["checked_out", "checkout_refused", "checked_in"]
@@ -358,19 +368,13 @@ def test_a_copy_trapped_by_a_return_fills_the_hold_when_its_patron_checks_it_out
 
 
 def test_a_write_refused_by_the_database_when_the_batch_flushes_fails_only_its_own_action(offline, monkeypatch):
-    from app.services.offline import processing
-
     desk = offline.desk
     second = desk.make.item(barcode="39999000000002")
-    real = processing.check_out
 
-    def unwritable(session, patron, item, *args, **kw):
-        outcome = real(session, patron, item, *args, **kw)
-        if item.barcode == BARCODE:
-            outcome.loan.library_code = None  # refused by the database only when the rows are written
-        return outcome
+    def unwritable(outcome):  # refused by the database only when the rows are written
+        outcome.loan.library_code = None
 
-    monkeypatch.setattr(processing, "check_out", unwritable)
+    _spoil_checkouts_of(monkeypatch, BARCODE, unwritable)
     offline.upload(issue(at(1), CARD, BARCODE), issue(at(2), CARD, "39999000000002"))
     summary = offline.process()
     assert [r.outcome for r in summary.results] == ["error", "checked_out"]
