@@ -41,50 +41,55 @@ def _key(code: str | None) -> str:
 
 
 class Lookups:
-    """The patrons, items, open loans and last lending times a batch of actions names."""
+    """What a batch of actions names, read up front, and what its applied actions changed."""
 
     def __init__(self, session: Session, operations: Sequence[PendingOfflineOperation]):
         self.session = session
-        lock = session.get_bind().dialect.name != "sqlite"
-        cards = sorted({_key(op.cardnumber) for op in operations} - {""})
-        barcodes = sorted({_key(op.barcode) for op in operations} - {""})
-        patrons = self._rows(Patron, or_(Patron.cardnumber.in_(cards), Patron.userid.in_(cards)), lock,
+        self._lock = session.get_bind().dialect.name != "sqlite"
+        self.loans: dict[int, Loan] = {}  # item id -> its open loan
+        self.last_lent: dict[int, dt.datetime] = {}
+        self.in_transit: set[int] = set()  # item ids
+        self.held_titles: set[int] = set()
+        self.touched: set[int] = set()  # items an applied action checked out or in
+        self._read_patrons(sorted({_key(op.cardnumber) for op in operations} - {""}))
+        self._read_items(sorted({_key(op.barcode) for op in operations} - {""}))
+
+    def _read_patrons(self, cards: list[str]) -> None:
+        patrons = self._rows(Patron, or_(Patron.cardnumber.in_(cards), Patron.userid.in_(cards)),
                              selectinload(Patron.restrictions)) if cards else []
         # By card number, else by username (as at the desk).
         self.patrons = {p.userid: p for p in patrons if p.userid} | {p.cardnumber: p for p in patrons if p.cardnumber}
-        fines.read_balances(session, [p.id for p in patrons])  # each checkout weighs the patron's fines
-        self.items = {i.barcode: i for i in self._rows(
-            Item, Item.barcode.in_(barcodes), lock, joinedload(Item.title))} if barcodes else {}
-        item_ids = sorted(i.id for i in self.items.values())
-        self.loans: dict[int, Loan] = {}
-        self.last_lent: dict[int, dt.datetime] = {}
-        self.in_transit: set[int] = set()
-        self.held_titles: set[int] = set()
-        self.touched: set[int] = set()  # items an applied action checked out or in
-        if item_ids:
-            loans = (select(Loan).where(Loan.item_id.in_(item_ids)).options(joinedload(Loan.patron))
-                     .execution_options(populate_existing=True))
-            if lock:
-                loans = loans.with_for_update(of=Loan)
-            self.loans = {loan.item_id: loan for loan in session.scalars(loans)}
-            self.last_lent = dict(session.execute(
-                select(LoanHistory.item_id, func.max(LoanHistory.issued_at))
-                .where(LoanHistory.item_id.in_(item_ids)).group_by(LoanHistory.item_id)).all())
-            self.in_transit = set(session.scalars(select(ItemTransfer.item_id).distinct().where(
-                ItemTransfer.item_id.in_(item_ids), ItemTransfer.arrived_at.is_(None),
-                ItemTransfer.cancelled_at.is_(None))))
-            title_ids = sorted({i.title_id for i in self.items.values()})
-            self.held_titles = set(session.scalars(select(Hold.title_id).distinct().where(
-                Hold.title_id.in_(title_ids), Hold.status.in_(LIVE_STATUSES))))
         patron_ids = sorted({p.id for p in patrons})
-        self.loan_counts = dict.fromkeys(patron_ids, 0) | dict(session.execute(
+        fines.read_balances(self.session, patron_ids)  # each checkout weighs the patron's fines
+        self.loan_counts = dict.fromkeys(patron_ids, 0) | dict(self.session.execute(
             select(Loan.patron_id, func.count()).where(Loan.patron_id.in_(patron_ids))
             .group_by(Loan.patron_id)).all()) if patron_ids else {}
 
-    def _rows(self, model: type[Patron] | type[Item], where, lock: bool, load) -> list:
+    def _read_items(self, barcodes: list[str]) -> None:
+        self.items = {i.barcode: i for i in self._rows(
+            Item, Item.barcode.in_(barcodes), joinedload(Item.title))} if barcodes else {}
+        item_ids = sorted(i.id for i in self.items.values())
+        if not item_ids:
+            return
+        loans = (select(Loan).where(Loan.item_id.in_(item_ids)).options(joinedload(Loan.patron))
+                 .execution_options(populate_existing=True))
+        if self._lock:
+            loans = loans.with_for_update(of=Loan)
+        self.loans = {loan.item_id: loan for loan in self.session.scalars(loans)}
+        self.last_lent = dict(self.session.execute(
+            select(LoanHistory.item_id, func.max(LoanHistory.issued_at))
+            .where(LoanHistory.item_id.in_(item_ids)).group_by(LoanHistory.item_id)).all())
+        self.in_transit = set(self.session.scalars(select(ItemTransfer.item_id).distinct().where(
+            ItemTransfer.item_id.in_(item_ids), ItemTransfer.arrived_at.is_(None),
+            ItemTransfer.cancelled_at.is_(None))))
+        title_ids = sorted({i.title_id for i in self.items.values()})
+        self.held_titles = set(self.session.scalars(select(Hold.title_id).distinct().where(
+            Hold.title_id.in_(title_ids), Hold.status.in_(LIVE_STATUSES))))
+
+    def _rows(self, model: type[Patron] | type[Item], where, load) -> list:
         """Read afresh (rows a session kept from an earlier batch may be out of date)."""
         stmt = select(model).where(where).order_by(model.id).options(load).execution_options(populate_existing=True)
-        if lock:
+        if self._lock:
             stmt = stmt.with_for_update(of=model)
         return list(self.session.scalars(stmt).unique())
 
