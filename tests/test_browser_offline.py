@@ -120,6 +120,8 @@ def test_a_day_offline_from_synchronising_to_processed_loans(chromium, live_serv
         expect(page.locator("#pending-status")).to_contain_text("3 applied, 0 failed.")
         expect(page.locator("#pending-rows tr.op-applied")).to_have_count(3)
         expect(page.locator("#pending-counts")).to_contain_text("0 waiting, 0 failed, 3 applied.")
+        expect(page.locator("button[name=all]")).to_have_text("Process all 0")
+        expect(page.locator("#check-all")).to_be_hidden()  # nothing left to choose
         screenshot(page, "offline-processed")
     finally:
         context.close()
