@@ -35,16 +35,24 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
+# Database connections one process may hold at once (kept plus opened on demand). Each SIP2
+# worker thread keeps one of them (app/sip2/connections.py).
+POOL_SIZE, POOL_OVERFLOW = 10, 20
+POOL_CAPACITY = POOL_SIZE + POOL_OVERFLOW
+
+
 def make_engine(url: str, echo: bool = False) -> Engine:
     """An engine with Carrel's per-dialect settings (SQLite pragmas, pool pre-ping elsewhere)."""
     if url.startswith("sqlite"):
         kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 10}}
         if url in ("sqlite://", "sqlite:///:memory:"):
-            kwargs["poolclass"] = StaticPool
+            kwargs["poolclass"] = StaticPool  # one connection, shared
+        else:
+            kwargs.update(pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
         engine = create_engine(url, echo=echo, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 _listen_lock = threading.Lock()

@@ -414,3 +414,16 @@ def test_a_kiosk_is_answered_after_the_database_dropped_the_listeners_connection
     for _ in range(3):
         assert kiosk.exchange(b"9900802.00\r").startswith(b"98")  # answered, never 96
     assert not set(dropped) & set(listener.dispatcher.connections.held())
+
+
+def test_more_workers_than_the_database_pool_can_serve_are_refused_at_start(tmp_path):
+    from app.extensions import make_engine
+    from app.sip2.server import check_workers_fit_the_pool
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'pool.db'}")
+    try:
+        check_workers_fit_the_pool(26, engine)  # 30 connections, 4 kept for web pages and jobs
+        with pytest.raises(RuntimeError, match="CARREL_SIP2_WORKERS is 27.*set it to 26 or fewer"):
+            check_workers_fit_the_pool(27, engine)
+    finally:
+        engine.dispose()

@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence
 
 from flask import Flask
+from sqlalchemy import Engine
+from sqlalchemy.pool import StaticPool
 
 from app.config import ConfigError
+from app.extensions import POOL_CAPACITY, db
 
 from .dispatch import Dispatcher
 from .session import Session
@@ -225,6 +228,23 @@ class TcpRunner:
                 return
 
 
+# Connections a process running SIP2 keeps for its web pages and jobs (``make run`` serves all three).
+CONNECTIONS_KEPT_FREE = 4
+
+
+def check_workers_fit_the_pool(workers: int, engine: Engine | None) -> None:
+    """Each worker keeps a database connection for good: more workers than the pool can give
+    would leave kiosks waiting for a connection that never comes free. Refuse to start."""
+    if engine is None or isinstance(engine.pool, StaticPool):  # one shared connection (an in-memory database)
+        return
+    most = POOL_CAPACITY - CONNECTIONS_KEPT_FREE
+    if workers > most:
+        raise RuntimeError(
+            f"CARREL_SIP2_WORKERS is {workers}, but each SIP2 worker keeps one of the {POOL_CAPACITY} database "
+            f"connections this process may open, and {CONNECTIONS_KEPT_FREE} must stay free for its web pages "
+            f"and jobs: set it to {most} or fewer.")
+
+
 class SipServer:
     """Every configured SIP2 listener, served from one background thread with its own event loop.
     ``start()`` returns once all listeners are bound (port 0 gives a free port, see
@@ -257,6 +277,7 @@ class SipServer:
     def start(self, timeout: float = 10.0) -> "SipServer":
         if self._thread is not None:
             raise RuntimeError("the SIP2 server is already started")
+        check_workers_fit_the_pool(self.workers, db.engine)
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=self.workers,
                                                                thread_name_prefix="carrel-sip2-worker")
         try:
