@@ -92,6 +92,27 @@ def test_concurrent_check_ins_close_the_loan_once(scene, session):
     assert sorted(_run_together(work, 4)) == [False, False, False, True]
 
 
+def test_a_check_in_and_the_borrowers_own_checkout_of_the_copy_take_turns(scene, session):
+    """The book drop checks the copy in while its borrower scans it at the self-check: the
+    checkout locks the patron then waits for the copy, the check-in holds the copy and writes
+    the patron's loan history. Neither may wait for the other in a circle (a deadlock)."""
+    patron_ids, item_id = scene
+
+    def work(n: int):
+        if n == 0:
+            with db.unit_of_work() as s:
+                return check_in(s, s.get(Item, item_id), "CPL", None).was_on_loan
+        return _checkout_at_desk(patron_ids[0], item_id)
+
+    for _ in range(8):
+        if session.scalar(select(Loan.id).where(Loan.item_id == item_id)) is None:
+            _checkout_at_desk(patron_ids[0], item_id)
+        session.rollback()
+        _run_together(work, 2)  # a deadlock would be raised here
+        session.rollback()
+    assert session.scalar(select(func.count()).select_from(Loan)) <= 1
+
+
 def test_concurrent_payments_apply_each_cent_once(make, session):
     patron = make.patron()
     fee = fines.add_manual_fee(session, patron, "4.00", None, description="Fee")

@@ -255,11 +255,11 @@ class CreditOutcome:
 
 def _lock_patron(session: Session, patron: Patron) -> None:
     """One account change at a time per patron (SELECT ... FOR UPDATE where the database has it)."""
-    session.execute(select(Patron.id).where(Patron.id == patron.id).with_for_update())
+    session.execute(select(Patron.id).where(Patron.id == patron.id).with_for_update(key_share=True))
 
 
 def _locked_debits(session: Session, patron: Patron, debit_ids: Iterable[int] | None) -> list[AccountLine]:
-    stmt = outstanding_debits(patron).with_for_update()
+    stmt = outstanding_debits(patron).with_for_update(key_share=True)
     debits = list(session.scalars(stmt.execution_options(populate_existing=True)))
     if debit_ids is None:
         return debits

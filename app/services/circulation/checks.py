@@ -28,10 +28,16 @@ def library_code_of(library: Library | str) -> str:
 
 
 def lock_row(session: Session, model: type[Row], row_id: int, *options: ORMOption) -> Row:
-    """Re-read a row under SELECT ... FOR UPDATE (PostgreSQL, MariaDB): concurrent boundaries
-    touching the same patron or item wait here. SQLite writers are already serialised by
-    BEGIN IMMEDIATE. ``options`` load what the caller will need with it (only the row is locked)."""
-    stmt = (select(model).where(model.id == row_id).options(*options).with_for_update(of=model)
+    """Re-read a row under its row lock (PostgreSQL, MariaDB): concurrent boundaries touching the
+    same patron or item wait here. SQLite writers are already serialised by BEGIN IMMEDIATE.
+    ``options`` load what the caller will need with it (only the row is locked).
+
+    On PostgreSQL every lock of this kind (``key_share=True``: FOR NO KEY UPDATE) still makes
+    lockers take turns, but lets others insert rows that refer to the locked one: a foreign key
+    check only takes a key-share lock. With FOR UPDATE a check-in holding an item would wait,
+    when it writes the loan's history, on the patron a checkout (or an offline batch) had
+    locked while waiting for that same item: a deadlock."""
+    stmt = (select(model).where(model.id == row_id).options(*options).with_for_update(of=model, key_share=True)
             .execution_options(populate_existing=True))
     return session.scalars(stmt).unique().one()
 
@@ -70,7 +76,7 @@ def open_loan_for_item(session: Session, item: Item, *, lock: bool = False) -> L
     """The item's loan, if any, with its patron (``lock``: the loan row locked, not the patron)."""
     stmt = select(Loan).where(Loan.item_id == item.id).options(joinedload(Loan.patron))
     if lock:
-        stmt = stmt.with_for_update(of=Loan).execution_options(populate_existing=True)
+        stmt = stmt.with_for_update(of=Loan, key_share=True).execution_options(populate_existing=True)
     return session.scalar(stmt)
 
 

@@ -128,7 +128,7 @@ def _lock_queue_versions(session: Session, title_ids) -> dict[int, int]:
     for start in range(0, len(wanted), LOCK_CHUNK):
         versions.update(session.execute(
             select(Title.id, Title.hold_queue_version).where(Title.id.in_(wanted[start:start + LOCK_CHUNK]))
-            .order_by(Title.id).with_for_update()).all())
+            .order_by(Title.id).with_for_update(key_share=True)).all())
     return versions
 
 

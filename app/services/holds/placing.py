@@ -24,7 +24,7 @@ from .queue import lock_title, next_queue_key, queue_changed
 def lock_patron(session: Session, patron_id: int) -> Patron:
     """The patron row re-read under ``SELECT ... FOR UPDATE``: one patron's placements take turns
     (the limits count holds on every title). Always taken before a title's lock."""
-    stmt = (select(Patron).where(Patron.id == patron_id).with_for_update(of=Patron)
+    stmt = (select(Patron).where(Patron.id == patron_id).with_for_update(of=Patron, key_share=True)
             .execution_options(populate_existing=True))
     return session.scalars(stmt).one()
 

@@ -54,9 +54,10 @@ class QueueEntry:
 
 
 def lock_title(session: Session, title_id: int) -> Title:
-    """The title row, re-read under ``SELECT ... FOR UPDATE``: queue changes on one title take
-    turns here. Raises LookupError for an unknown title."""
-    stmt = (select(Title).where(Title.id == title_id).with_for_update()
+    """The title row, re-read under its row lock (FOR NO KEY UPDATE on PostgreSQL, see
+    ``circulation.checks.lock_row``): queue changes on one title take turns here. Raises
+    LookupError for an unknown title."""
+    stmt = (select(Title).where(Title.id == title_id).with_for_update(key_share=True)
             .execution_options(populate_existing=True))
     title = session.scalars(stmt).one_or_none()
     if title is None:
@@ -71,7 +72,7 @@ def lock_titles(session: Session, title_ids: Iterable[int]) -> dict[int, Title]:
     locked: dict[int, Title] = {}
     for start in range(0, len(wanted), LOCK_CHUNK):
         chunk = wanted[start:start + LOCK_CHUNK]
-        stmt = (select(Title).where(Title.id.in_(chunk)).order_by(Title.id).with_for_update()
+        stmt = (select(Title).where(Title.id.in_(chunk)).order_by(Title.id).with_for_update(key_share=True)
                 .execution_options(populate_existing=True))
         locked.update((title.id, title) for title in session.scalars(stmt))
     return locked

@@ -74,7 +74,7 @@ class Lookups:
         loans = (select(Loan).where(Loan.item_id.in_(item_ids)).options(joinedload(Loan.patron))
                  .execution_options(populate_existing=True))
         if self._lock:
-            loans = loans.with_for_update(of=Loan)
+            loans = loans.with_for_update(of=Loan, key_share=True)
         self.loans = {loan.item_id: loan for loan in self.session.scalars(loans)}
         self.last_lent = dict(self.session.execute(
             select(LoanHistory.item_id, func.max(LoanHistory.issued_at))
@@ -90,7 +90,7 @@ class Lookups:
         """Read afresh (rows a session kept from an earlier batch may be out of date)."""
         stmt = select(model).where(where).order_by(model.id).options(load).execution_options(populate_existing=True)
         if self._lock:
-            stmt = stmt.with_for_update(of=model)
+            stmt = stmt.with_for_update(of=model, key_share=True)
         return list(self.session.scalars(stmt).unique())
 
     def patron(self, card: str | None) -> Patron | None:

@@ -173,7 +173,7 @@ def erase_patrons(session: Session, patron_ids: list[int]) -> Counter:
     if live:
         titles = sorted({title_id for _id, title_id in live})
         session.execute(select(Title.__table__.c.id).where(Title.__table__.c.id.in_(titles))
-                        .order_by(Title.__table__.c.id).with_for_update())  # the queue lock, in id order
+                        .order_by(Title.__table__.c.id).with_for_update(key_share=True))  # the queue lock, in id order
         session.execute(update(Title.__table__).where(Title.__table__.c.id.in_(titles))
                         .values(hold_queue_version=Title.__table__.c.hold_queue_version + 1))
         run("live_holds_deleted", delete(holds).where(holds.c.id.in_([hold_id for hold_id, _t in live])))
