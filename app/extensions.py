@@ -35,10 +35,20 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
-# Database connections one process may hold at once (kept plus opened on demand). Each SIP2
-# worker thread keeps one of them (app/sip2/connections.py).
+# Database connections one process may hold at once (kept, plus opened on demand). Each SIP2
+# worker thread keeps one of them (app/sip2/connections.py). SQLite gets fewer: its writers take
+# turns on one lock, and more connections sleeping on its busy timeout only slow them down.
 POOL_SIZE, POOL_OVERFLOW = 10, 20
-POOL_CAPACITY = POOL_SIZE + POOL_OVERFLOW
+SQLITE_POOL_SIZE, SQLITE_POOL_OVERFLOW = 5, 10
+
+
+def pool_capacity(engine: Engine) -> int | None:
+    """How many connections the engine's pool gives out at most (None: one shared connection)."""
+    if isinstance(engine.pool, StaticPool):
+        return None
+    if engine.dialect.name == "sqlite":
+        return SQLITE_POOL_SIZE + SQLITE_POOL_OVERFLOW
+    return POOL_SIZE + POOL_OVERFLOW
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -48,7 +58,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         if url in ("sqlite://", "sqlite:///:memory:"):
             kwargs["poolclass"] = StaticPool  # one connection, shared
         else:
-            kwargs.update(pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+            kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_OVERFLOW)
         engine = create_engine(url, echo=echo, **kwargs)
         _configure_sqlite(engine)
         return engine

@@ -416,14 +416,16 @@ def test_a_kiosk_is_answered_after_the_database_dropped_the_listeners_connection
     assert not set(dropped) & set(listener.dispatcher.connections.held())
 
 
-def test_more_workers_than_the_database_pool_can_serve_are_refused_at_start(tmp_path):
+@pytest.mark.parametrize("url, most", [("sqlite:///{tmp}/pool.db", 11),  # 15 connections, 4 kept for pages and jobs
+                                        ("postgresql+psycopg://carrel@127.0.0.1/carrel", 26)])  # 30; never connects
+def test_more_workers_than_the_database_pool_can_serve_are_refused_at_start(tmp_path, url, most):
     from app.extensions import make_engine
     from app.sip2.server import check_workers_fit_the_pool
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'pool.db'}")
+    engine = make_engine(url.format(tmp=tmp_path))
     try:
-        check_workers_fit_the_pool(26, engine)  # 30 connections, 4 kept for web pages and jobs
-        with pytest.raises(RuntimeError, match="CARREL_SIP2_WORKERS is 27.*set it to 26 or fewer"):
-            check_workers_fit_the_pool(27, engine)
+        check_workers_fit_the_pool(most, engine)
+        with pytest.raises(RuntimeError, match=f"CARREL_SIP2_WORKERS is {most + 1}.*set it to {most} or fewer"):
+            check_workers_fit_the_pool(most + 1, engine)
     finally:
         engine.dispose()

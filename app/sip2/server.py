@@ -17,10 +17,9 @@ from typing import Any, Mapping, Protocol, Sequence
 
 from flask import Flask
 from sqlalchemy import Engine
-from sqlalchemy.pool import StaticPool
 
 from app.config import ConfigError
-from app.extensions import POOL_CAPACITY, db
+from app.extensions import db, pool_capacity
 
 from .dispatch import Dispatcher
 from .session import Session
@@ -235,12 +234,13 @@ CONNECTIONS_KEPT_FREE = 4
 def check_workers_fit_the_pool(workers: int, engine: Engine | None) -> None:
     """Each worker keeps a database connection for good: more workers than the pool can give
     would leave kiosks waiting for a connection that never comes free. Refuse to start."""
-    if engine is None or isinstance(engine.pool, StaticPool):  # one shared connection (an in-memory database)
+    capacity = pool_capacity(engine) if engine is not None else None
+    if capacity is None:  # one shared connection (an in-memory database)
         return
-    most = POOL_CAPACITY - CONNECTIONS_KEPT_FREE
+    most = capacity - CONNECTIONS_KEPT_FREE
     if workers > most:
         raise RuntimeError(
-            f"CARREL_SIP2_WORKERS is {workers}, but each SIP2 worker keeps one of the {POOL_CAPACITY} database "
+            f"CARREL_SIP2_WORKERS is {workers}, but each SIP2 worker keeps one of the {capacity} database "
             f"connections this process may open, and {CONNECTIONS_KEPT_FREE} must stay free for its web pages "
             f"and jobs: set it to {most} or fewer.")
 
