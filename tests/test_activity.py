@@ -166,6 +166,35 @@ def test_the_write_waits_for_the_real_commit_not_a_savepoint(app, make, session)
     assert lastseen_of(session, patron.id) is not None
 
 
+def test_the_write_waits_until_the_action_gave_its_connection_back(app, make, session):
+    """A request never holds two connections: fifty requests each holding one while waiting
+    for a second would empty the pool for good (a connection pool deadlock)."""
+    from sqlalchemy import event
+
+    patron = make.patron()
+    track(session, "check_out")
+    held, most = [0], [0]
+
+    def checkout(*_args) -> None:
+        held[0] += 1
+        most[0] = max(most[0], held[0])
+
+    def checkin(*_args) -> None:
+        held[0] -= 1
+
+    event.listen(db.engine.pool, "checkout", checkout)
+    event.listen(db.engine.pool, "checkin", checkin)
+    try:
+        with db.unit_of_work() as unit:
+            unit.get(Patron, patron.id)
+            record_activity(unit, patron.id, "check_out")
+    finally:
+        event.remove(db.engine.pool, "checkout", checkout)
+        event.remove(db.engine.pool, "checkin", checkin)
+    assert lastseen_of(session, patron.id) is not None
+    assert most[0] == 1
+
+
 def PENDING_IN(unit) -> bool:  # noqa: N802
     return bool(unit.info.get(activity.PENDING_KEY))
 

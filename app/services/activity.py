@@ -7,7 +7,7 @@ Every channel reports an activity once it succeeded: ``record_activity(session, 
 1. an in-process check: patrons already recorded today (per database, bounded, thread-safe) are
    skipped without touching the database, so a busy patron costs a set lookup per request;
 2. the trigger against the preference (cached per request);
-3. after the caller's transaction committed, a conditional ``UPDATE patrons SET lastseen = :at
+3. after the caller's transaction committed and gave its connection back, a conditional ``UPDATE patrons SET lastseen = :at
    WHERE id = :id AND (lastseen IS NULL OR lastseen < :start_of_that_day)`` in a short
    transaction of its own. The condition is what keeps several web workers, the SIP2 worker
    and other machines (each with its own in-process check) to one write per patron per day:
@@ -46,6 +46,7 @@ log = logging.getLogger("carrel.activity")
 
 PREFERENCE = "TrackLastPatronActivityTriggers"
 PENDING_KEY = "carrel_pending_activity"  # in Session.info: {patron_id: latest moment}
+COMMITTED_KEY = "carrel_committed_activity"  # the same, once committed, until the transaction has ended
 DEFAULT_MAX_REMEMBERED = 200_000  # patrons remembered per database per day (a few MB at most)
 
 _patrons = Patron.__table__
@@ -190,23 +191,29 @@ def install() -> None:
 def _after_commit(session: Session) -> None:
     if session.in_nested_transaction() or not session.info.get(PENDING_KEY):
         return  # a savepoint released: the real commit is still to come
-    pending = session.info.pop(PENDING_KEY)
-    started = time.perf_counter()
-    bind = session.get_bind()
-    try:
-        _write(bind, pending)
-    except Exception:
-        for memory in {memory for _moment, memory in pending.values()}:
-            memory.count(failures=1)
-        log.warning("last seen not recorded for %d patron(s)", len(pending), exc_info=True)
-    finally:
-        for memory in {memory for _moment, memory in pending.values()}:
-            memory.count(seconds=time.perf_counter() - started)
+    session.info[COMMITTED_KEY] = session.info.pop(PENDING_KEY)
 
 
 def _after_transaction_end(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(PENDING_KEY, None)  # rolled back or closed without a commit: nothing happened
+    """The transaction is over and its connection back in the pool (``after_commit`` still holds
+    it): the write takes a connection of its own, so a request never holds two at once. Many
+    requests each holding one while waiting for a second would empty the pool for good."""
+    if transaction.parent is not None:
+        return
+    session.info.pop(PENDING_KEY, None)  # rolled back or closed without a commit: nothing happened
+    committed = session.info.pop(COMMITTED_KEY, None)
+    if not committed:
+        return
+    started = time.perf_counter()
+    try:
+        _write(session.get_bind(), committed)
+    except Exception:
+        for memory in {memory for _moment, memory in committed.values()}:
+            memory.count(failures=1)
+        log.warning("last seen not recorded for %d patron(s)", len(committed), exc_info=True)
+    finally:
+        for memory in {memory for _moment, memory in committed.values()}:
+            memory.count(seconds=time.perf_counter() - started)
 
 
 def _write(bind: Engine | Connection, pending: dict[int, tuple[dt.datetime, ActivityTracker]]) -> None:
