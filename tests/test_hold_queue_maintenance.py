@@ -48,6 +48,12 @@ def setup_libraries(session, make, *, realtime=True):
     session.commit()
 
 
+def place_at_pik(session, make, title) -> Hold:
+    """A new PIK patron's hold on ``title``, for pickup at PIK."""
+    return holds.place_hold(session, make.patron(library="PIK"), title, None, channel="staff",
+                            pickup_library_code="PIK")
+
+
 def snapshot(session, title_id):
     session.rollback()
     return {hold.id: (hold.status, hold.allocated_item_id, hold.unfilled_reason) for hold in session.scalars(
@@ -57,13 +63,11 @@ def snapshot(session, title_id):
 def test_placing_a_hold_fills_it_at_once_when_realtime_is_on(make, session):
     setup_libraries(session, make)
     item = make.item(library="AAA")
-    hold = holds.place_hold(session, make.patron(library="PIK"), item.title, None, channel="staff",
-                            pickup_library_code="PIK")
+    hold = place_at_pik(session, make, item.title)
     session.commit()
     assert hold.status is HoldStatus.READY_TO_PULL and hold.allocated_item_id == item.id
     holds.cancel_hold(session, hold, None)
-    second = holds.place_hold(session, make.patron(library="PIK"), item.title, None, channel="staff",
-                              pickup_library_code="PIK")
+    second = place_at_pik(session, make, item.title)
     session.commit()
     assert second.status is HoldStatus.READY_TO_PULL and second.allocated_item_id == item.id
 
@@ -71,8 +75,7 @@ def test_placing_a_hold_fills_it_at_once_when_realtime_is_on(make, session):
 def test_checking_out_the_only_copy_sends_the_hold_back_to_the_queue_with_a_reason(make, session):
     setup_libraries(session, make)
     item = make.item(library="PIK")
-    hold = holds.place_hold(session, make.patron(library="PIK"), item.title, None, channel="staff",
-                            pickup_library_code="PIK")
+    hold = place_at_pik(session, make, item.title)
     session.commit()
     assert hold.status is HoldStatus.READY_TO_PULL
     item.holding_library_code = "BBB"  # moved
@@ -84,8 +87,7 @@ def test_checking_out_the_only_copy_sends_the_hold_back_to_the_queue_with_a_reas
 def test_with_realtime_off_the_rebuild_job_fills_and_swaps_at_once(make, session, app):
     setup_libraries(session, make, realtime=False)
     item = make.item(library="PIK")
-    hold = holds.place_hold(session, make.patron(library="PIK"), item.title, None, channel="staff",
-                            pickup_library_code="PIK")
+    hold = place_at_pik(session, make, item.title)
     session.commit()
     assert hold.status is HoldStatus.QUEUED
     with app.app_context():
@@ -98,8 +100,7 @@ def test_with_realtime_off_the_rebuild_job_fills_and_swaps_at_once(make, session
 def test_a_title_changed_after_it_was_planned_is_left_to_its_own_update(make, session, app):
     setup_libraries(session, make, realtime=False)
     item = make.item(library="PIK")
-    hold = holds.place_hold(session, make.patron(library="PIK"), item.title, None, channel="staff",
-                            pickup_library_code="PIK")
+    hold = place_at_pik(session, make, item.title)
     session.commit()
     with app.app_context():
         with carrel_db.unit_of_work() as unit:
@@ -156,8 +157,7 @@ def test_after_any_events_each_title_equals_a_full_rebuild(make, session, app, e
 def test_the_rebuild_records_each_hold_it_fills_or_sends_back_in_its_history(make, session, app):
     setup_libraries(session, make, realtime=False)
     item = make.item(library="PIK")
-    first = holds.place_hold(session, make.patron(library="PIK"), item.title, None, channel="staff",
-                             pickup_library_code="PIK")
+    first = place_at_pik(session, make, item.title)
     session.commit()
     with app.app_context():
         rebuild_hold_queue(carrel_db.unit_of_work)
