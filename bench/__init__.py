@@ -70,6 +70,17 @@ def run_standalone(prog: str, doc: str, run_all: Callable[[Flask, Callable[[str]
     return 0
 
 
+def registered(name: str, doc: str, run_all: Callable[[Flask, Callable[[str], None]], Iterator[Figure]]
+               ) -> Callable[[list[str] | None], int]:
+    """Register a module's ``run_all`` as benchmark ``name`` and return the module's ``main``
+    (the same figures alone on an already seeded database, see ``run_standalone``)."""
+    @benchmark(name)
+    def run_registered(ctx: Context) -> Iterator[Figure]:
+        yield from run_all(ctx.app, ctx.log)
+
+    return lambda argv=None: run_standalone(f"python -m bench.{name}", doc, run_all, argv)
+
+
 def load_benchmarks() -> None:
     """Import every module of this package, ``seed`` first (the others need its data): each
     registers its benchmarks with ``@benchmark``, in import order. A module that fails to import

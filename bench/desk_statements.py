@@ -18,7 +18,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import event
 
-from . import Context, Figure, benchmark, run_standalone
+from . import Figure, registered
 from .desk import CSRF, STAFF_PASSWORD, prepare
 
 ITEMS = 30  # scans of each kind; the patron holds up to this many loans meanwhile
@@ -75,13 +75,7 @@ def run_all(app, log: Callable[[str], None]) -> Iterator[Figure]:
     log(f"desk_statements: {len(plan.items)} check-outs then {len(plan.items)} check-ins by one librarian in process")
 
 
-@benchmark("desk_statements")
-def desk_statements_benchmark(ctx: Context) -> Iterator[Figure]:
-    yield from run_all(ctx.app, ctx.log)
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_standalone("python -m bench.desk_statements", __doc__, run_all, argv)
+main = registered("desk_statements", __doc__, run_all)
 
 
 if __name__ == "__main__":

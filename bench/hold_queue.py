@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import func, select
 
-from . import Context, Figure, benchmark, run_standalone
+from . import Figure, registered
 
 UPDATE_SAMPLES = 200
 REPORT_ROWS = 5000  # the busiest library at L; smaller sizes are topped up with synthetic holds
@@ -128,13 +128,7 @@ def _top_up(session_factory, library: str, wanted: int) -> int:
     return len(rows)
 
 
-@benchmark("hold_queue")
-def hold_queue_benchmark(ctx: Context) -> Iterator[Figure]:
-    yield from run_all(ctx.app, ctx.log)
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_standalone("python -m bench.hold_queue", __doc__, run_all, argv)
+main = registered("hold_queue", __doc__, run_all)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import func, insert, select
 
-from . import Context, Figure, benchmark, percentile, run_standalone
+from . import Figure, percentile, registered
 
 PATRONS_PLACING = 50
 QUEUE_HOLDS = 500
@@ -246,13 +246,7 @@ def run_all(app, log) -> Iterator[Figure]:
     yield from daily_jobs(app, log)
 
 
-@benchmark("holds")
-def holds_benchmark(ctx: Context) -> Iterator[Figure]:
-    yield from run_all(ctx.app, ctx.log)
-
-
-def main(argv: list[str] | None = None) -> int:
-    return run_standalone("python -m bench.holds", __doc__, run_all, argv)
+main = registered("holds", __doc__, run_all)
 
 
 if __name__ == "__main__":
