@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.extensions import db as carrel_db
-from app.models import Hold, HoldQueueStaging, HoldStatus, TransportCost
+from app.models import Hold, HoldQueueStaging, HoldStatus, Item, TransportCost
 from app.services import holds
 from app.services.circulation import check_in, check_out
 from app.services.hold_queue.rebuild import rebuild_hold_queue, stage_titles, swap_staged_plan
@@ -54,6 +54,15 @@ def place_at_pik(session, make, title) -> Hold:
                             pickup_library_code="PIK")
 
 
+def a_hold_at_pik(session, make, *, realtime=True) -> tuple[Item, Hold]:
+    """The libraries, one copy at PIK and one hold on its title for pickup there, committed."""
+    setup_libraries(session, make, realtime=realtime)
+    item = make.item(library="PIK")
+    hold = place_at_pik(session, make, item.title)
+    session.commit()
+    return item, hold
+
+
 def snapshot(session, title_id):
     session.rollback()
     return {hold.id: (hold.status, hold.allocated_item_id, hold.unfilled_reason) for hold in session.scalars(
@@ -73,10 +82,7 @@ def test_placing_a_hold_fills_it_at_once_when_realtime_is_on(make, session):
 
 
 def test_checking_out_the_only_copy_sends_the_hold_back_to_the_queue_with_a_reason(make, session):
-    setup_libraries(session, make)
-    item = make.item(library="PIK")
-    hold = place_at_pik(session, make, item.title)
-    session.commit()
+    item, hold = a_hold_at_pik(session, make)
     assert hold.status is HoldStatus.READY_TO_PULL
     item.holding_library_code = "BBB"  # moved
     item.lost = 1
@@ -85,10 +91,7 @@ def test_checking_out_the_only_copy_sends_the_hold_back_to_the_queue_with_a_reas
 
 
 def test_with_realtime_off_the_rebuild_job_fills_and_swaps_at_once(make, session, app):
-    setup_libraries(session, make, realtime=False)
-    item = make.item(library="PIK")
-    hold = place_at_pik(session, make, item.title)
-    session.commit()
+    item, hold = a_hold_at_pik(session, make, realtime=False)
     assert hold.status is HoldStatus.QUEUED
     with app.app_context():
         result = rebuild_hold_queue(carrel_db.unit_of_work)
@@ -98,10 +101,7 @@ def test_with_realtime_off_the_rebuild_job_fills_and_swaps_at_once(make, session
 
 
 def test_a_title_changed_after_it_was_planned_is_left_to_its_own_update(make, session, app):
-    setup_libraries(session, make, realtime=False)
-    item = make.item(library="PIK")
-    hold = place_at_pik(session, make, item.title)
-    session.commit()
+    item, hold = a_hold_at_pik(session, make, realtime=False)
     with app.app_context():
         with carrel_db.unit_of_work() as unit:
             stage_titles(unit, [item.title_id])
@@ -155,10 +155,7 @@ def test_after_any_events_each_title_equals_a_full_rebuild(make, session, app, e
 
 
 def test_the_rebuild_records_each_hold_it_fills_or_sends_back_in_its_history(make, session, app):
-    setup_libraries(session, make, realtime=False)
-    item = make.item(library="PIK")
-    first = place_at_pik(session, make, item.title)
-    session.commit()
+    item, first = a_hold_at_pik(session, make, realtime=False)
     with app.app_context():
         rebuild_hold_queue(carrel_db.unit_of_work)
     session.refresh(first)
