@@ -59,13 +59,9 @@ def balance(session: Session, patron: Patron | int) -> Decimal:
     session = _own(session)
     patron_id = patron if isinstance(patron, int) else patron.id
     flush_if_pending(session, AccountLine)  # pending lines count (and the flush forgets whose changed)
-    known: dict[int, tuple[Decimal, object]] = session.info.setdefault(_BALANCES, {})
-    if patron_id not in known:
-        total = session.scalar(select(func.coalesce(func.sum(AccountLine.amount_outstanding), 0))
-                               .where(AccountLine.patron_id == patron_id))
-        known[patron_id] = (Decimal(total or 0).quantize(CENT, rounding=ROUND_HALF_UP),
-                            session.get_nested_transaction())
-    return known[patron_id][0]
+    if patron_id not in session.info.get(_BALANCES, {}):
+        read_balances(session, [patron_id])
+    return session.info[_BALANCES][patron_id][0]
 
 
 def _own(session: Session) -> Session:
@@ -254,7 +250,7 @@ class CreditOutcome:
 
 
 def _lock_patron(session: Session, patron: Patron) -> None:
-    """One account change at a time per patron (SELECT ... FOR UPDATE where the database has it)."""
+    """One account change at a time per patron (a row lock where the database has them)."""
     session.execute(select(Patron.id).where(Patron.id == patron.id).with_for_update(key_share=True))
 
 
