@@ -8,7 +8,6 @@ from .processing import (
     ActionResult,
     OfflineOutcome,
     ProcessingSummary,
-    apply_offline_operation,
     ordered_operation_ids,
     process_offline_operations,
 )
@@ -29,7 +28,7 @@ __all__ = [
     "ActionResult", "BrowserTransaction", "DUPLICATE", "OperationRow", "delete_offline_operations",
     "describe_operations", "operations_in_view", "status_counts", "EnqueueResult", "InvalidOfflineRecord", "KOC_WORKSTATION",
     "KocFile", "KocLineError", "KocRecord", "KocUpload", "OfflineOutcome", "OfflineRecord", "PatronFileExists",
-    "PatronFileSummary", "ProcessingSummary", "QUEUED", "RefusedTransaction", "apply_offline_operation",
+    "PatronFileSummary", "ProcessingSummary", "QUEUED", "RefusedTransaction",
     "enqueue_offline_operations", "koc_header", "koc_line", "offline_fingerprint", "ordered_operation_ids",
     "parse_koc", "process_offline_operations", "read_transactions", "records_from_koc", "upload_koc",
     "write_patron_file",

@@ -21,9 +21,9 @@
 - **Batches**: the boundary may pass ``checkpoint`` (its commit): it is called after every
   ``batch_size`` actions, so a 10,000-line file holds no locks for minutes, keeps the session
   small, and an interrupted run resumes where it stopped (applied actions are no longer
-  pending). The service itself never commits. A batch reads its patrons, items, open loans
-  and last lending times up front (``batch.Lookups``) and writes its verdicts on the pending
-  rows in one statement at its end."""
+  pending). The service itself never commits. A batch reads up front what its actions would
+  otherwise each read (``batch.Lookups``), leaves their writes to one flush at its end, and
+  writes its verdicts on the pending rows in one statement."""
 from __future__ import annotations
 
 import datetime as dt
@@ -240,16 +240,6 @@ def _result(op: PendingOfflineOperation) -> ActionResult:
     return ActionResult(op.id, op.status, op.outcome, op.result, op.source, op.line_number)
 
 
-def apply_offline_operation(session: Session, op: PendingOfflineOperation, actor: Patron | None,
-                            found: Lookups | None = None) -> ActionResult:
-    """Apply one action in a savepoint and record the verdict on its row: ``applied``, or
-    ``failed`` with nothing changed."""
-    verdict = _verdict(session, op, actor, found or Lookups(session, [op]))
-    for key, value in _row_values(verdict, actor).items():
-        setattr(op, key, value)
-    return _result(op)
-
-
 _OPERATIONS = PendingOfflineOperation.__table__
 _RECORD_VERDICT = (update(_OPERATIONS).where(_OPERATIONS.c.id == bindparam("op_id"))
                    .values({key: bindparam(f"new_{key}", type_=_OPERATIONS.c[key].type)
@@ -302,8 +292,9 @@ def process_offline_operations(session: Session, actor: Patron | None, *, ids: I
                                include_failed: bool = True, batch_size: int = DEFAULT_BATCH,
                                checkpoint: Callable[[], None] | None = None) -> ProcessingSummary:
     """Apply the chosen actions (every pending and failed one when ``ids`` is None) in time
-    order, each applied or failed as if in its own savepoint. ``actor`` is the staff member processing them (the
-    uploader when None). ``checkpoint`` is called after each batch (the boundary's commit)."""
+    order, each applied or failed as if in its own savepoint. ``actor`` is the staff member
+    processing them (the uploader when None). ``checkpoint`` is called after each batch (the
+    boundary's commit)."""
     summary = ProcessingSummary()
     ordered = ordered_operation_ids(session, ids, include_failed=include_failed)
     if ids is not None:
